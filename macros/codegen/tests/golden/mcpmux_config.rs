@@ -1,0 +1,1027 @@
+/// One MCP server behind mcpmux: a subprocess (transport: command) or a streamable HTTP endpoint (transport: http).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(tag = "transport")]
+pub enum Backend {
+    #[serde(rename = "command")]
+    Command(CommandBackend),
+    #[serde(rename = "http")]
+    Http(HttpBackend),
+}
+impl Backend {
+    /// The tag value selecting this variant, as written in the configuration.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Backend::Command(_) => "command",
+            Backend::Http(_) => "http",
+        }
+    }
+    /// Unique name of the backend; it is the prefix of its tools (<name>__<tool>).
+    pub fn name(&self) -> &::std::string::String {
+        match self {
+            Backend::Command(v) => &v.name,
+            Backend::Http(v) => &v.name,
+        }
+    }
+    /// Free text about this backend (which account or environment it targets). It is put in front of the backend's tool descriptions and listed in the server instructions.
+    pub fn description(&self) -> &::std::option::Option<::std::string::String> {
+        match self {
+            Backend::Command(v) => &v.description,
+            Backend::Http(v) => &v.description,
+        }
+    }
+}
+/// A backend run as a subprocess speaking MCP over its stdin/stdout.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct CommandBackend {
+    /// Unique name of the backend; it is the prefix of its tools (<name>__<tool>).
+    pub name: ::std::string::String,
+    /// Free text about this backend (which account or environment it targets). It is put in front of the backend's tool descriptions and listed in the server instructions.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub description: ::std::option::Option<::std::string::String>,
+    /// argv of the subprocess: the program and its arguments.
+    pub command: ::std::vec::Vec<::std::string::String>,
+    /// Extra environment variables for the subprocess, the way to hand it its secrets. Values are never logged.
+    #[serde(default = "__defaults::command_backend__env")]
+    pub env: ::std::collections::BTreeMap<
+        ::std::string::String,
+        crate::config::support::Secret,
+    >,
+}
+/// A backend reached over streamable HTTP.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct HttpBackend {
+    /// Unique name of the backend; it is the prefix of its tools (<name>__<tool>).
+    pub name: ::std::string::String,
+    /// Free text about this backend (which account or environment it targets). It is put in front of the backend's tool descriptions and listed in the server instructions.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub description: ::std::option::Option<::std::string::String>,
+    /// Absolute http or https URL of the backend's MCP endpoint.
+    pub endpoint: ::std::string::String,
+    /// How mcpmux authenticates to this backend.
+    #[serde(default = "__defaults::http_backend__auth")]
+    pub auth: Auth,
+}
+/// Credentials for an http backend, selected by type.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(tag = "type")]
+pub enum Auth {
+    #[serde(rename = "none")]
+    None(AuthNone),
+    #[serde(rename = "bearer")]
+    Bearer(AuthBearer),
+    #[serde(rename = "header")]
+    Header(AuthHeader),
+    #[serde(rename = "command")]
+    Command(AuthCommand),
+    #[serde(rename = "oauth")]
+    Oauth(AuthOauth),
+}
+impl Auth {
+    /// The tag value selecting this variant, as written in the configuration.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Auth::None(_) => "none",
+            Auth::Bearer(_) => "bearer",
+            Auth::Header(_) => "header",
+            Auth::Command(_) => "command",
+            Auth::Oauth(_) => "oauth",
+        }
+    }
+}
+/// No credentials.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct AuthNone {}
+impl ::std::default::Default for AuthNone {
+    fn default() -> Self {
+        AuthNone {}
+    }
+}
+/// A static bearer token: Authorization: Bearer <token>.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct AuthBearer {
+    /// The token, usually from the environment: ${MY_TOKEN}. Never logged.
+    pub token: crate::config::support::Secret,
+}
+/// A custom header, such as X-Api-Key.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct AuthHeader {
+    /// Name of the header.
+    pub header: ::std::string::String,
+    /// Value of the header, usually from the environment: ${API_KEY}. Never logged.
+    pub value: crate::config::support::Secret,
+}
+/// A bearer token minted by a credential helper: the command's stdout is the token, re-run when it nears expiry (a JWT exp claim is honoured) or after 401/403.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct AuthCommand {
+    /// argv of the credential helper.
+    pub command: ::std::vec::Vec<::std::string::String>,
+    /// How long a token that is not a JWT is cached before the helper runs again.
+    #[serde(
+        default = "__defaults::auth_command__ttl",
+        with = "crate::config::support::duration"
+    )]
+    #[schemars(with = "String")]
+    pub ttl: ::std::time::Duration,
+}
+/// Interactive OAuth: authorization code + PKCE, with dynamic client registration unless a client is pre-registered.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct AuthOauth {
+    /// Scopes to request (empty: the server's defaults).
+    #[serde(default = "__defaults::auth_oauth__scopes")]
+    pub scopes: ::std::vec::Vec<::std::string::String>,
+    /// Client name shown on the consent screen.
+    #[serde(default = "__defaults::auth_oauth__client_name")]
+    pub client_name: ::std::string::String,
+    /// Open the authorization URL in a browser (false: only print it, for headless machines).
+    #[serde(default = "__defaults::auth_oauth__open_browser")]
+    pub open_browser: bool,
+    /// Loopback port of the redirect listener; 0 picks a free one. Set it when the client is pre-registered with a fixed redirect URI.
+    #[serde(default = "__defaults::auth_oauth__callback_port")]
+    pub callback_port: u16,
+    /// Client ID of a pre-registered client, for servers without dynamic registration.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub client_id: ::std::option::Option<::std::string::String>,
+    /// Client secret of a pre-registered confidential client. Never logged.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub client_secret: ::std::option::Option<crate::config::support::Secret>,
+    /// A command whose stdout is the client ID (instead of client_id).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub client_id_command: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    /// A command whose stdout is the client secret (instead of client_secret).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub client_secret_command: ::std::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    /// Accept authorization server metadata whose issuer differs from its URL (an RFC 8414 violation some servers, such as Slack, commit). Only for servers you trust.
+    #[serde(default = "__defaults::auth_oauth__allow_issuer_mismatch")]
+    pub allow_issuer_mismatch: bool,
+}
+impl ::std::default::Default for AuthOauth {
+    fn default() -> Self {
+        AuthOauth {
+            scopes: __defaults::auth_oauth__scopes(),
+            client_name: __defaults::auth_oauth__client_name(),
+            open_browser: __defaults::auth_oauth__open_browser(),
+            callback_port: __defaults::auth_oauth__callback_port(),
+            client_id: ::std::option::Option::None,
+            client_secret: ::std::option::Option::None,
+            client_id_command: ::std::option::Option::None,
+            client_secret_command: ::std::option::Option::None,
+            allow_issuer_mismatch: __defaults::auth_oauth__allow_issuer_mismatch(),
+        }
+    }
+}
+/// Configuration of mcpmux, one MCP endpoint in front of many MCP servers. Strings may use ${VAR} (error if unset), ${VAR:-default} and $$ for a literal $.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The one endpoint MCP clients connect to.
+    #[serde(default = "__defaults::config__listen")]
+    pub listen: Listen,
+    /// Run interactive OAuth consents at startup instead of on first use (accepted for compatibility with the Go mcpmux).
+    #[serde(default = "__defaults::config__eager_auth")]
+    pub eager_auth: bool,
+    /// What happens when a backend cannot be reached at startup.
+    #[serde(default = "__defaults::config__connect_retry")]
+    pub connect_retry: ConnectRetry,
+    /// Whether OAuth tokens are kept across restarts.
+    #[serde(default = "__defaults::config__token_store")]
+    pub token_store: TokenStore,
+    /// The MCP servers mcpmux multiplexes. Each one's tools are exposed as <name>__<tool>.
+    #[serde(default = "__defaults::config__backends")]
+    pub backends: ::std::vec::Vec<Backend>,
+}
+impl ::std::default::Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: __defaults::config__listen(),
+            eager_auth: __defaults::config__eager_auth(),
+            connect_retry: __defaults::config__connect_retry(),
+            token_store: __defaults::config__token_store(),
+            backends: __defaults::config__backends(),
+        }
+    }
+}
+/// The one endpoint MCP clients connect to.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// How clients reach mcpmux: stdio (the client starts mcpmux as a subprocess) or http (streamable HTTP at address + path).
+    #[serde(default = "__defaults::listen__transport")]
+    pub transport: ListenTransport,
+    /// host:port to bind when transport is http. Keep it on loopback unless clients authenticate.
+    #[serde(default = "__defaults::listen__address")]
+    pub address: ::std::string::String,
+    /// URL path of the MCP endpoint when transport is http; clients connect to http://<address><path>.
+    #[serde(default = "__defaults::listen__path")]
+    pub path: ::std::string::String,
+}
+impl ::std::default::Default for Listen {
+    fn default() -> Self {
+        Listen {
+            transport: __defaults::listen__transport(),
+            address: __defaults::listen__address(),
+            path: __defaults::listen__path(),
+        }
+    }
+}
+/// How clients reach mcpmux: stdio (the client starts mcpmux as a subprocess) or http (streamable HTTP at address + path).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+pub enum ListenTransport {
+    #[serde(rename = "stdio")]
+    Stdio,
+    #[serde(rename = "http")]
+    Http,
+}
+impl ListenTransport {
+    /// The value as written in the configuration.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ListenTransport::Stdio => "stdio",
+            ListenTransport::Http => "http",
+        }
+    }
+}
+impl ::std::fmt::Display for ListenTransport {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// Retrying backends that cannot be reached at startup.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectRetry {
+    /// Keep retrying an unreachable backend in the background (true) or skip it (false).
+    #[serde(default = "__defaults::connect_retry__enabled")]
+    pub enabled: bool,
+    /// Ceiling of the exponential backoff between attempts.
+    #[serde(
+        default = "__defaults::connect_retry__max_delay",
+        with = "crate::config::support::duration"
+    )]
+    #[schemars(with = "String")]
+    pub max_delay: ::std::time::Duration,
+    /// Bound on one connect attempt, so a backend that never answers cannot wedge startup.
+    #[serde(
+        default = "__defaults::connect_retry__attempt_timeout",
+        with = "crate::config::support::duration"
+    )]
+    #[schemars(with = "String")]
+    pub attempt_timeout: ::std::time::Duration,
+}
+impl ::std::default::Default for ConnectRetry {
+    fn default() -> Self {
+        ConnectRetry {
+            enabled: __defaults::connect_retry__enabled(),
+            max_delay: __defaults::connect_retry__max_delay(),
+            attempt_timeout: __defaults::connect_retry__attempt_timeout(),
+        }
+    }
+}
+/// Persistence of OAuth tokens.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct TokenStore {
+    /// Keep OAuth tokens across restarts (false: memory only, consent again after every restart).
+    #[serde(default = "__defaults::token_store__enabled")]
+    pub enabled: bool,
+}
+impl ::std::default::Default for TokenStore {
+    fn default() -> Self {
+        TokenStore {
+            enabled: __defaults::token_store__enabled(),
+        }
+    }
+}
+#[allow(non_snake_case)]
+mod __defaults {
+    #[allow(unused_imports)]
+    use super::*;
+    pub(super) fn command_backend__env() -> ::std::collections::BTreeMap<
+        ::std::string::String,
+        crate::config::support::Secret,
+    > {
+        ::std::collections::BTreeMap::from([])
+    }
+    pub(super) fn http_backend__auth() -> Auth {
+        Auth::None(<AuthNone as ::std::default::Default>::default())
+    }
+    pub(super) fn auth_command__ttl() -> ::std::time::Duration {
+        crate::config::support::duration::parse("5m")
+            .expect("checked against the schema's pattern")
+    }
+    pub(super) fn auth_oauth__scopes() -> ::std::vec::Vec<::std::string::String> {
+        ::std::vec![]
+    }
+    pub(super) fn auth_oauth__client_name() -> ::std::string::String {
+        ::std::string::String::from("mcpmux")
+    }
+    pub(super) fn auth_oauth__open_browser() -> bool {
+        true
+    }
+    pub(super) fn auth_oauth__callback_port() -> u16 {
+        0
+    }
+    pub(super) fn auth_oauth__allow_issuer_mismatch() -> bool {
+        false
+    }
+    pub(super) fn config__listen() -> Listen {
+        <Listen as ::std::default::Default>::default()
+    }
+    pub(super) fn config__eager_auth() -> bool {
+        false
+    }
+    pub(super) fn config__connect_retry() -> ConnectRetry {
+        <ConnectRetry as ::std::default::Default>::default()
+    }
+    pub(super) fn config__token_store() -> TokenStore {
+        <TokenStore as ::std::default::Default>::default()
+    }
+    pub(super) fn config__backends() -> ::std::vec::Vec<Backend> {
+        ::std::vec![]
+    }
+    pub(super) fn listen__transport() -> ListenTransport {
+        ListenTransport::Stdio
+    }
+    pub(super) fn listen__address() -> ::std::string::String {
+        ::std::string::String::from("127.0.0.1:8080")
+    }
+    pub(super) fn listen__path() -> ::std::string::String {
+        ::std::string::String::from("/mcp")
+    }
+    pub(super) fn connect_retry__enabled() -> bool {
+        true
+    }
+    pub(super) fn connect_retry__max_delay() -> ::std::time::Duration {
+        crate::config::support::duration::parse("15m")
+            .expect("checked against the schema's pattern")
+    }
+    pub(super) fn connect_retry__attempt_timeout() -> ::std::time::Duration {
+        crate::config::support::duration::parse("2m")
+            .expect("checked against the schema's pattern")
+    }
+    pub(super) fn token_store__enabled() -> bool {
+        true
+    }
+}
+impl Config {
+    /// The JSON Schema these types were generated from.
+    pub const SCHEMA: &'static str = include_str!("schema/mcpmux.schema.json");
+    /// Every violation of the schema in `value`, each with its JSON pointer.
+    pub fn validate(
+        value: &::serde_json::Value,
+    ) -> ::std::vec::Vec<crate::config::support::ValidationError> {
+        let mut errors = crate::config::support::Errors::default();
+        __validate::validate_root(
+            value,
+            &mut crate::config::support::Path::default(),
+            &mut errors,
+        );
+        errors.into_vec()
+    }
+    /// Validates `value`, then builds the typed configuration from it.
+    pub fn from_value(
+        value: ::serde_json::Value,
+    ) -> ::std::result::Result<
+        Self,
+        ::std::vec::Vec<crate::config::support::ValidationError>,
+    > {
+        let errors = Self::validate(&value);
+        if !errors.is_empty() {
+            return ::std::result::Result::Err(errors);
+        }
+        ::serde_json::from_value(value)
+            .map_err(|e| ::std::vec::Vec::from([
+                crate::config::support::ValidationError::internal(e),
+            ]))
+    }
+}
+#[allow(unused_variables, clippy::all)]
+mod __validate {
+    use ::serde_json::Value;
+    use crate::config::support::{Errors, Path, Regex};
+    static RE_0: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^\\S*:[0-9]{1,5}$").expect("pattern checked at generation time")
+    });
+    static RE_1: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^/").expect("pattern checked at generation time")
+    });
+    static RE_2: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^[a-z0-9-]+(_[a-z0-9-]+)*$")
+            .expect("pattern checked at generation time")
+    });
+    static RE_3: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^[A-Za-z_][A-Za-z0-9_]*$")
+            .expect("pattern checked at generation time")
+    });
+    static RE_4: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^[hH][tT][tT][pP][sS]?://[^/?#\\s]+")
+            .expect("pattern checked at generation time")
+    });
+    static RE_5: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+            .expect("pattern checked at generation time")
+    });
+    static RE_6: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$")
+            .expect("pattern checked at generation time")
+    });
+    pub(super) fn validate_root(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(
+                o,
+                p,
+                &["listen", "eager_auth", "connect_retry", "token_store", "backends"],
+            );
+            if let Some(v) = o.get("listen") {
+                p.key("listen");
+                validate_listen(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("eager_auth") {
+                p.key("eager_auth");
+                e.boolean(v, p);
+                p.pop();
+            }
+            if let Some(v) = o.get("connect_retry") {
+                p.key("connect_retry");
+                validate_connect_retry(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("token_store") {
+                p.key("token_store");
+                validate_token_store(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("backends") {
+                p.key("backends");
+                if let Some(a) = e.array(v, p) {
+                    for (i, v) in a.iter().enumerate() {
+                        p.index(i);
+                        validate_backend(v, p, e);
+                        p.pop();
+                    }
+                    e.unique_by(a, p, "name");
+                }
+                p.pop();
+            }
+        }
+    }
+    fn validate_listen(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(o, p, &["transport", "address", "path"]);
+            if let Some(v) = o.get("transport") {
+                p.key("transport");
+                e.string_enum(v, p, &["stdio", "http"]);
+                p.pop();
+            }
+            if let Some(v) = o.get("address") {
+                p.key("address");
+                let mark = e.mark();
+                if let Some(s) = e.string(v, p) {
+                    e.pattern(s, p, &RE_0, "must be host:port", true);
+                }
+                e.hint_since(mark, "write it like 127.0.0.1:8080");
+                p.pop();
+            }
+            if let Some(v) = o.get("path") {
+                p.key("path");
+                if let Some(s) = e.string(v, p) {
+                    e.pattern(s, p, &RE_1, "must start with /", true);
+                }
+                p.pop();
+            }
+        }
+    }
+    fn validate_connect_retry(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(o, p, &["enabled", "max_delay", "attempt_timeout"]);
+            if let Some(v) = o.get("enabled") {
+                p.key("enabled");
+                e.boolean(v, p);
+                p.pop();
+            }
+            if let Some(v) = o.get("max_delay") {
+                p.key("max_delay");
+                validate_duration(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("attempt_timeout") {
+                p.key("attempt_timeout");
+                validate_duration(v, p, e);
+                p.pop();
+            }
+        }
+    }
+    fn validate_token_store(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(o, p, &["enabled"]);
+            if let Some(v) = o.get("enabled") {
+                p.key("enabled");
+                e.boolean(v, p);
+                p.pop();
+            }
+        }
+    }
+    fn validate_backend(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            match o.get("transport") {
+                ::std::option::Option::None => {
+                    e.missing_tag(
+                        o,
+                        p,
+                        "transport",
+                        &["command", "http"],
+                        &[
+                            &["name", "description", "command", "env"],
+                            &["name", "description", "endpoint", "auth"],
+                        ],
+                    )
+                }
+                ::std::option::Option::Some(t) => {
+                    match t.as_str() {
+                        ::std::option::Option::Some("command") => {
+                            validate_command_backend(v, p, e)
+                        }
+                        ::std::option::Option::Some("http") => {
+                            validate_http_backend(v, p, e)
+                        }
+                        _ => {
+                            p.key("transport");
+                            e.bad_tag(t, p, &["command", "http"]);
+                            p.pop();
+                        }
+                    }
+                }
+            }
+        }
+    }
+    fn validate_backend_name(v: &Value, p: &mut Path, e: &mut Errors) {
+        let mark = e.mark();
+        if let Some(s) = e.string(v, p) {
+            let before = e.mark();
+            e.min_length(s, p, 1u64);
+            e.max_length(s, p, 64u64);
+            if e.mark() == before {
+                e.pattern(
+                    s,
+                    p,
+                    &RE_2,
+                    "must be lowercase letters, digits, - and single _ between them (no __, no leading or trailing _)",
+                    true,
+                );
+            }
+        }
+        e.hint_since(mark, "for example github or my-server");
+    }
+    fn validate_description(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(s) = e.string(v, p) {}
+    }
+    fn validate_argv(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(a) = e.array(v, p) {
+            e.min_items(a, p, 1u64);
+            for (i, v) in a.iter().enumerate() {
+                p.index(i);
+                if let Some(s) = e.string(v, p) {}
+                p.pop();
+            }
+        }
+    }
+    fn validate_command_backend(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(
+                o,
+                p,
+                &["name", "description", "transport", "command", "env"],
+            );
+            e.required(o, p, &["name", "transport", "command"]);
+            if let Some(v) = o.get("name") {
+                p.key("name");
+                validate_backend_name(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("description") {
+                p.key("description");
+                validate_description(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("transport") {
+                p.key("transport");
+                e.constant(v, p, "command");
+                p.pop();
+            }
+            if let Some(v) = o.get("command") {
+                p.key("command");
+                validate_argv(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("env") {
+                p.key("env");
+                if let Some(o) = e.object(v, p) {
+                    for k in o.keys() {
+                        e.key_pattern(
+                            k,
+                            p,
+                            &RE_3,
+                            "is not an environment variable name",
+                            ::std::option::Option::Some(
+                                "use letters, digits and _, not starting with a digit",
+                            ),
+                        );
+                    }
+                    for (k, v) in o {
+                        p.key(k);
+                        validate_secret(v, p, e);
+                        p.pop();
+                    }
+                }
+                p.pop();
+            }
+        }
+    }
+    fn validate_http_backend(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(
+                o,
+                p,
+                &["name", "description", "transport", "endpoint", "auth"],
+            );
+            e.required(o, p, &["name", "transport", "endpoint"]);
+            if let Some(v) = o.get("name") {
+                p.key("name");
+                validate_backend_name(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("description") {
+                p.key("description");
+                validate_description(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("transport") {
+                p.key("transport");
+                e.constant(v, p, "http");
+                p.pop();
+            }
+            if let Some(v) = o.get("endpoint") {
+                p.key("endpoint");
+                let mark = e.mark();
+                if let Some(s) = e.string(v, p) {
+                    if e.uri(s, p, "must be an absolute http or https URL", true) {
+                        e.pattern(
+                            s,
+                            p,
+                            &RE_4,
+                            "must be an absolute http or https URL",
+                            true,
+                        );
+                    }
+                }
+                e.hint_since(mark, "for example https://mcp.example.com/mcp");
+                p.pop();
+            }
+            if let Some(v) = o.get("auth") {
+                p.key("auth");
+                validate_auth(v, p, e);
+                p.pop();
+            }
+        }
+    }
+    fn validate_auth(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            match o.get("type") {
+                ::std::option::Option::None => {
+                    e.missing_tag(
+                        o,
+                        p,
+                        "type",
+                        &["none", "bearer", "header", "command", "oauth"],
+                        &[
+                            &[],
+                            &["token"],
+                            &["header", "value"],
+                            &["command", "ttl"],
+                            &[
+                                "scopes",
+                                "client_name",
+                                "open_browser",
+                                "callback_port",
+                                "client_id",
+                                "client_secret",
+                                "client_id_command",
+                                "client_secret_command",
+                                "allow_issuer_mismatch",
+                            ],
+                        ],
+                    )
+                }
+                ::std::option::Option::Some(t) => {
+                    match t.as_str() {
+                        ::std::option::Option::Some("none") => {
+                            validate_auth_none(v, p, e)
+                        }
+                        ::std::option::Option::Some("bearer") => {
+                            validate_auth_bearer(v, p, e)
+                        }
+                        ::std::option::Option::Some("header") => {
+                            validate_auth_header(v, p, e)
+                        }
+                        ::std::option::Option::Some("command") => {
+                            validate_auth_command(v, p, e)
+                        }
+                        ::std::option::Option::Some("oauth") => {
+                            validate_auth_oauth(v, p, e)
+                        }
+                        _ => {
+                            p.key("type");
+                            e.bad_tag(
+                                t,
+                                p,
+                                &["none", "bearer", "header", "command", "oauth"],
+                            );
+                            p.pop();
+                        }
+                    }
+                }
+            }
+        }
+    }
+    fn validate_auth_none(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(o, p, &["type"]);
+            e.required(o, p, &["type"]);
+            if let Some(v) = o.get("type") {
+                p.key("type");
+                e.constant(v, p, "none");
+                p.pop();
+            }
+        }
+    }
+    fn validate_auth_bearer(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(o, p, &["type", "token"]);
+            e.required(o, p, &["type", "token"]);
+            if let Some(v) = o.get("type") {
+                p.key("type");
+                e.constant(v, p, "bearer");
+                p.pop();
+            }
+            if let Some(v) = o.get("token") {
+                p.key("token");
+                validate_secret(v, p, e);
+                p.pop();
+            }
+        }
+    }
+    fn validate_auth_header(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(o, p, &["type", "header", "value"]);
+            e.required(o, p, &["type", "header", "value"]);
+            if let Some(v) = o.get("type") {
+                p.key("type");
+                e.constant(v, p, "header");
+                p.pop();
+            }
+            if let Some(v) = o.get("header") {
+                p.key("header");
+                let mark = e.mark();
+                if let Some(s) = e.string(v, p) {
+                    e.pattern(s, p, &RE_5, "is not a valid HTTP header name", true);
+                }
+                e.hint_since(mark, "for example X-Api-Key");
+                p.pop();
+            }
+            if let Some(v) = o.get("value") {
+                p.key("value");
+                validate_secret(v, p, e);
+                p.pop();
+            }
+        }
+    }
+    fn validate_auth_command(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(o, p, &["type", "command", "ttl"]);
+            e.required(o, p, &["type", "command"]);
+            if let Some(v) = o.get("type") {
+                p.key("type");
+                e.constant(v, p, "command");
+                p.pop();
+            }
+            if let Some(v) = o.get("command") {
+                p.key("command");
+                validate_argv(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("ttl") {
+                p.key("ttl");
+                validate_duration(v, p, e);
+                p.pop();
+            }
+        }
+    }
+    fn validate_auth_oauth(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(
+                o,
+                p,
+                &[
+                    "type",
+                    "scopes",
+                    "client_name",
+                    "open_browser",
+                    "callback_port",
+                    "client_id",
+                    "client_secret",
+                    "client_id_command",
+                    "client_secret_command",
+                    "allow_issuer_mismatch",
+                ],
+            );
+            e.required(o, p, &["type"]);
+            e.exclusive(o, p, &["client_id", "client_id_command"]);
+            e.exclusive(o, p, &["client_secret", "client_secret_command"]);
+            if let Some(v) = o.get("type") {
+                p.key("type");
+                e.constant(v, p, "oauth");
+                p.pop();
+            }
+            if let Some(v) = o.get("scopes") {
+                p.key("scopes");
+                if let Some(a) = e.array(v, p) {
+                    for (i, v) in a.iter().enumerate() {
+                        p.index(i);
+                        if let Some(s) = e.string(v, p) {
+                            e.min_length(s, p, 1u64);
+                        }
+                        p.pop();
+                    }
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("client_name") {
+                p.key("client_name");
+                if let Some(s) = e.string(v, p) {
+                    e.min_length(s, p, 1u64);
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("open_browser") {
+                p.key("open_browser");
+                e.boolean(v, p);
+                p.pop();
+            }
+            if let Some(v) = o.get("callback_port") {
+                p.key("callback_port");
+                if let Some(n) = e.integer(v, p) {
+                    e.minimum(n, p, 0i64);
+                    e.maximum(n, p, 65535i64);
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("client_id") {
+                p.key("client_id");
+                if let Some(s) = e.string(v, p) {
+                    e.min_length(s, p, 1u64);
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("client_secret") {
+                p.key("client_secret");
+                validate_secret(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("client_id_command") {
+                p.key("client_id_command");
+                validate_argv(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("client_secret_command") {
+                p.key("client_secret_command");
+                validate_argv(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("allow_issuer_mismatch") {
+                p.key("allow_issuer_mismatch");
+                e.boolean(v, p);
+                p.pop();
+            }
+        }
+    }
+    fn validate_duration(v: &Value, p: &mut Path, e: &mut Errors) {
+        let mark = e.mark();
+        if let Some(s) = e.string(v, p) {
+            e.pattern(s, p, &RE_6, "is not a duration", true);
+        }
+        e.hint_since(mark, "write it like 90s, 5m, 1h or 1h30m");
+    }
+    fn validate_secret(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(s) = e.string(v, p) {}
+    }
+}
