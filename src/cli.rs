@@ -1,0 +1,145 @@
+//! The command line: every subcommand and flag of `mcpmux`, declared with
+//! clap's derive API, and the code that runs the configuration commands
+//! (`validate`, `schema`, `completions`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Config, LoadError};
+
+#[derive(Debug, Parser)]
+#[command(name = "mcpmux", version, about = "One MCP endpoint in front of many MCP servers", long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ./mcpmux.yaml, then $XDG_CONFIG_HOME/mcpmux/config.yaml, then $XDG_CONFIG_HOME/mcpmux.yaml).
+    #[arg(short, long, global = true, value_name = "FILE", env = "MCPMUX_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log filter for stderr, e.g. info, debug or mcpmux=debug,rmcp=warn.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILTER",
+        env = "MCPMUX_LOG",
+        default_value = "info"
+    )]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a configuration file against the schema and report every error with its place.
+    Validate {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the JSON Schema of the configuration (for editors and CI).
+    Schema,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Exit codes of `mcpmux validate`.
+pub mod exit {
+    pub const VALID: u8 = 0;
+    pub const INVALID: u8 = 1;
+    pub const UNREADABLE: u8 = 2;
+}
+
+/// `mcpmux validate`: 0 valid, 1 invalid, 2 unreadable or not found.
+pub fn validate(explicit: Option<&Path>, format: Format, out: &mut dyn Write) -> std::io::Result<ExitCode> {
+    let (code, report) = match config::resolve(explicit) {
+        Err(e) => (exit::UNREADABLE, Report::failed("", &e)),
+        Ok(path) => {
+            let file = path.display().to_string();
+            match config::load_file(&path) {
+                Ok(cfg) => (exit::VALID, Report::valid(&file, &cfg)),
+                Err(e @ LoadError::Invalid { .. }) => (exit::INVALID, Report::failed(&file, &e)),
+                Err(e) => (exit::UNREADABLE, Report::failed(&file, &e)),
+            }
+        }
+    };
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default())?,
+        Format::Text => report.write_text(out)?,
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// What `validate` found, in the shape `--format json` prints.
+#[derive(serde::Serialize)]
+struct Report {
+    file: String,
+    valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backends: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<config::Diagnostic>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl Report {
+    fn valid(file: &str, cfg: &Config) -> Report {
+        Report {
+            file: file.to_string(),
+            valid: true,
+            backends: Some(cfg.backends.iter().map(|b| b.name().clone()).collect()),
+            errors: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn failed(file: &str, e: &LoadError) -> Report {
+        let (errors, error) = match e {
+            LoadError::Invalid { diagnostics } => (diagnostics.clone(), None),
+            other => (Vec::new(), Some(other.to_string())),
+        };
+        Report {
+            file: file.to_string(),
+            valid: false,
+            backends: None,
+            errors,
+            error,
+        }
+    }
+
+    fn write_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        if let Some(e) = &self.error {
+            return writeln!(out, "error: {e}");
+        }
+        for d in &self.errors {
+            writeln!(out, "{d}")?;
+        }
+        match &self.backends {
+            Some(b) if b.is_empty() => writeln!(out, "{}: valid (no backends)", self.file),
+            Some(b) => writeln!(out, "{}: valid ({} backends: {})", self.file, b.len(), b.join(", ")),
+            None => writeln!(out, "{}: {} error(s)", self.file, self.errors.len()),
+        }
+    }
+}
+
+/// `mcpmux schema`.
+pub fn schema(out: &mut dyn Write) -> std::io::Result<()> {
+    out.write_all(Config::SCHEMA.as_bytes())
+}
+
+/// `mcpmux completions SHELL`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
+    clap_complete::generate(shell, &mut Cli::command(), "mcpmux", out);
+}

@@ -1,0 +1,161 @@
+//! Loading a configuration file: find it (`--config`, `./mcpmux.yaml`, then
+//! the XDG config directory), parse the YAML with yaml_serde, expand
+//! `${VAR}` references, validate against the schema-generated validator and
+//! build the generated `Config`. Every problem comes back as a [`Diagnostic`]
+//! naming file, line, column and JSON pointer, never a secret value.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::env;
+use super::locate::Locator;
+use super::support::ValidationError;
+use super::types::Config;
+
+/// One problem in a configuration file, with its place.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// JSON pointer of the offending value (empty for the whole document).
+    pub pointer: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The schema keyword that failed (`yaml` for syntax, `x-env` for `${VAR}`).
+    pub keyword: &'static str,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if self.keyword != "yaml" {
+            let at = if self.pointer.is_empty() {
+                "(root)"
+            } else {
+                &self.pointer
+            };
+            write!(f, "{at}: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why no configuration came out of a file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "no configuration file found (looked in {}); pass --config FILE, or start from the README's example",
+        looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NotFound { looked: Vec<PathBuf> },
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration:\n{}", diagnostics.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
+    Invalid { diagnostics: Vec<Diagnostic> },
+}
+
+/// Where a configuration is looked for when `--config` is not given, in order.
+pub fn search_paths(lookup: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let mut paths = vec![PathBuf::from("mcpmux.yaml")];
+    let xdg = lookup("XDG_CONFIG_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| lookup("HOME").map(|h| Path::new(&h).join(".config")));
+    if let Some(dir) = xdg {
+        paths.push(dir.join("mcpmux").join("config.yaml"));
+        paths.push(dir.join("mcpmux.yaml"));
+    }
+    paths
+}
+
+/// The file to load: `explicit` if given, else the first search path that exists.
+pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf, LoadError> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let looked = search_paths(&process_env);
+    looked
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or(LoadError::NotFound { looked })
+}
+
+/// The process environment, as `${VAR}` expansion sees it.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Reads, expands, validates and builds the configuration at `path`.
+pub fn load_file(path: &Path) -> Result<Config, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, &path.display().to_string(), &process_env).map_err(|diagnostics| LoadError::Invalid { diagnostics })
+}
+
+/// Parses configuration text; `file` names it in diagnostics, `lookup` answers `${VAR}`.
+pub fn parse(text: &str, file: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, Vec<Diagnostic>> {
+    let mut value = parse_yaml(text, file)?;
+    let mut errors = env::expand(&mut value, lookup);
+    // Expansion errors and schema errors are reported together; an unexpanded
+    // reference is checked as written, so it does not cause follow-on errors.
+    errors.extend(Config::validate(&value));
+    if errors.is_empty() {
+        return Config::from_value(value).map_err(|e| locate(text, file, e));
+    }
+    Err(locate(text, file, errors))
+}
+
+/// The YAML document as a JSON value (an empty document is an empty mapping).
+pub fn parse_yaml(text: &str, file: &str) -> Result<Value, Vec<Diagnostic>> {
+    match yaml_serde::from_str::<Value>(text) {
+        Ok(Value::Null) => Ok(Value::Object(Default::default())),
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let message = e.to_string();
+            // yaml_serde appends " at line L column C"; the diagnostic says it already.
+            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+            Err(vec![Diagnostic {
+                file: file.to_string(),
+                line,
+                column,
+                pointer: String::new(),
+                message: format!("YAML syntax error: {message}"),
+                hint: None,
+                keyword: "yaml",
+            }])
+        }
+    }
+}
+
+fn locate(text: &str, file: &str, errors: Vec<ValidationError>) -> Vec<Diagnostic> {
+    let locator = Locator::new(text);
+    let mut out: Vec<Diagnostic> = errors
+        .into_iter()
+        .map(|e| {
+            let at = locator.locate(&e.pointer, e.target);
+            Diagnostic {
+                file: file.to_string(),
+                line: at.line,
+                column: at.column,
+                pointer: e.pointer,
+                message: e.message,
+                hint: e.hint,
+                keyword: e.keyword,
+            }
+        })
+        .collect();
+    out.sort_by_key(|d| (d.line, d.column));
+    out
+}
