@@ -16,6 +16,17 @@ fn mcpmux(args: &[&str], envs: &[(&str, &str)]) -> Output {
     cmd.current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap()
 }
 
+/// `mcpmux validate` without --config, run in `dir` with `XDG_CONFIG_HOME=dir`.
+fn validate_in(dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcpmux"))
+        .arg("validate")
+        .env_remove("MCPMUX_CONFIG")
+        .env("XDG_CONFIG_HOME", dir)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -70,13 +81,7 @@ fn validate_unreadable_or_missing_file_exits_2() {
     // No --config and nothing in the search path.
     let dir = std::env::temp_dir().join(format!("mcpmux-empty-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_mcpmux"))
-        .arg("validate")
-        .env_remove("MCPMUX_CONFIG")
-        .env("XDG_CONFIG_HOME", &dir)
-        .current_dir(&dir)
-        .output()
-        .unwrap();
+    let o = validate_in(&dir);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stdout(&o).contains("no configuration file found (looked in mcpmux.yaml"),
@@ -94,13 +99,7 @@ fn validate_finds_the_config_in_xdg_config_home() {
         dir.join("mcpmux/config.yaml"),
     )
     .unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_mcpmux"))
-        .arg("validate")
-        .env_remove("MCPMUX_CONFIG")
-        .env("XDG_CONFIG_HOME", &dir)
-        .current_dir(&dir)
-        .output()
-        .unwrap();
+    let o = validate_in(&dir);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("mcpmux/config.yaml: valid"));
 }

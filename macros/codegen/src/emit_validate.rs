@@ -8,7 +8,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::Error;
-use crate::model::{discriminator, snake};
+use crate::model::{discriminator, snake, variant_tag};
 use crate::schema::{Additional, JsonType, Node, Schema, XType};
 
 pub struct ValidateEmitter<'a> {
@@ -229,12 +229,7 @@ impl<'a> ValidateEmitter<'a> {
                 .as_ref()
                 .ok_or_else(|| Error::at(&v.at, "each oneOf variant must be a $ref to an object definition"))?;
             let target = &self.schema.defs[r];
-            let value = target
-                .properties
-                .iter()
-                .find(|(k, _)| *k == tag)
-                .and_then(|(_, p)| p.constant.clone())
-                .unwrap_or_default();
+            let value = variant_tag(target, &tag).unwrap_or_default();
             let f = def_fn(r);
             arms.push(quote!(::std::option::Option::Some(#value) => #f(v, p, e),));
             let keys: Vec<&str> = target

@@ -353,7 +353,8 @@ impl Builder<'_> {
     }
 }
 
-fn variant_tag(target: &Node, tag: &str) -> Option<String> {
+/// The const value of `tag` in a oneOf variant.
+pub fn variant_tag(target: &Node, tag: &str) -> Option<String> {
     target
         .properties
         .iter()
