@@ -110,10 +110,52 @@ pub fn parse(text: &str, file: &str, lookup: &dyn Fn(&str) -> Option<String>) ->
     // Expansion errors and schema errors are reported together; an unexpanded
     // reference is checked as written, so it does not cause follow-on errors.
     errors.extend(Config::validate(&value));
+    errors.extend(cross_checks(&value));
     if errors.is_empty() {
         return Config::from_value(value).map_err(|e| locate(text, file, e));
     }
     Err(locate(text, file, errors))
+}
+
+/// Rules across backends that the schema cannot state: no two backends may
+/// expose their tools under the same non-empty prefix (their `prefix`, else
+/// their `name`). Clashes of unprefixed tools can only be known when the
+/// backends list them.
+pub fn cross_checks(value: &Value) -> Vec<ValidationError> {
+    let Some(backends) = value.get("backends").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let mut errors = Vec::new();
+    // (prefix, index, whether it was set explicitly)
+    let mut seen: Vec<(&str, usize, bool)> = Vec::new();
+    for (i, b) in backends.iter().enumerate() {
+        let name = b.get("name").and_then(Value::as_str);
+        let (key, prefix) = match b.get("prefix").and_then(Value::as_str) {
+            Some(p) => ("prefix", p),
+            None => ("name", name.unwrap_or_default()),
+        };
+        if prefix.is_empty() {
+            continue;
+        }
+        let explicit = key == "prefix";
+        match seen.iter().find(|(p, _, _)| *p == prefix) {
+            // Two equal names: the duplicate-name check reports it already.
+            Some((_, _, false)) if !explicit => {}
+            Some((_, first, _)) => errors.push(ValidationError {
+                pointer: format!("/backends/{i}/{key}"),
+                message: format!(
+                    "backend {:?} would expose its tools under the prefix {prefix:?}, which backend {:?} (/backends/{first}) already uses",
+                    name.unwrap_or_default(),
+                    backends[*first].get("name").and_then(Value::as_str).unwrap_or_default()
+                ),
+                hint: Some("set a distinct prefix on one of them".into()),
+                keyword: "x-prefix",
+                target: super::support::Target::Value,
+            }),
+            None => seen.push((prefix, i, explicit)),
+        }
+    }
+    errors
 }
 
 /// The YAML document as a JSON value (an empty document is an empty mapping).

@@ -12,3 +12,10 @@ pub use env::expand as expand_env;
 pub use load::{Diagnostic, LoadError, load_file, parse, resolve};
 pub use support::Secret;
 pub use types::*;
+
+impl Backend {
+    /// The prefix of this backend's public names: `prefix` if set, else its name.
+    pub fn effective_prefix(&self) -> &str {
+        self.prefix().as_deref().unwrap_or(self.name())
+    }
+}

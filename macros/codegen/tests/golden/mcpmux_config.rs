@@ -36,6 +36,20 @@ impl Backend {
             Backend::Http(v) => &v.description,
         }
     }
+    /// Public prefix of this backend's tools (<prefix>__<tool>); defaults to the backend's name. An empty prefix exposes the tools under their own names (a clash with another backend is reported).
+    pub fn prefix(&self) -> &::std::option::Option<::std::string::String> {
+        match self {
+            Backend::Command(v) => &v.prefix,
+            Backend::Http(v) => &v.prefix,
+        }
+    }
+    /// How long a call may go without an answer or a progress notification before it fails with an error naming the backend.
+    pub fn timeout(&self) -> &::std::time::Duration {
+        match self {
+            Backend::Command(v) => &v.timeout,
+            Backend::Http(v) => &v.timeout,
+        }
+    }
 }
 /// A backend run as a subprocess speaking MCP over its stdin/stdout.
 #[derive(
@@ -53,6 +67,9 @@ pub struct CommandBackend {
     /// Free text about this backend (which account or environment it targets). It is put in front of the backend's tool descriptions and listed in the server instructions.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
+    /// Public prefix of this backend's tools (<prefix>__<tool>); defaults to the backend's name. An empty prefix exposes the tools under their own names (a clash with another backend is reported).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub prefix: ::std::option::Option<::std::string::String>,
     /// argv of the subprocess: the program and its arguments.
     pub command: ::std::vec::Vec<::std::string::String>,
     /// Extra environment variables for the subprocess, the way to hand it its secrets. Values are never logged.
@@ -61,6 +78,16 @@ pub struct CommandBackend {
         ::std::string::String,
         crate::config::support::Secret,
     >,
+    /// Names of further environment variables mcpmux passes to the subprocess (a trailing * matches a prefix, e.g. AWS_*). The subprocess otherwise sees only PATH, HOME, USER, LOGNAME, LANG, LC_*, TERM, TZ, TMPDIR and XDG_*, plus its own env.
+    #[serde(default = "__defaults::command_backend__env_passthrough")]
+    pub env_passthrough: ::std::vec::Vec<::std::string::String>,
+    /// How long a call may go without an answer or a progress notification before it fails with an error naming the backend.
+    #[serde(
+        default = "__defaults::command_backend__timeout",
+        with = "crate::config::support::duration"
+    )]
+    #[schemars(with = "String")]
+    pub timeout: ::std::time::Duration,
 }
 /// A backend reached over streamable HTTP.
 #[derive(
@@ -78,11 +105,21 @@ pub struct HttpBackend {
     /// Free text about this backend (which account or environment it targets). It is put in front of the backend's tool descriptions and listed in the server instructions.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub description: ::std::option::Option<::std::string::String>,
+    /// Public prefix of this backend's tools (<prefix>__<tool>); defaults to the backend's name. An empty prefix exposes the tools under their own names (a clash with another backend is reported).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub prefix: ::std::option::Option<::std::string::String>,
     /// Absolute http or https URL of the backend's MCP endpoint.
     pub endpoint: ::std::string::String,
     /// How mcpmux authenticates to this backend.
     #[serde(default = "__defaults::http_backend__auth")]
     pub auth: Auth,
+    /// How long a call may go without an answer or a progress notification before it fails with an error naming the backend.
+    #[serde(
+        default = "__defaults::http_backend__timeout",
+        with = "crate::config::support::duration"
+    )]
+    #[schemars(with = "String")]
+    pub timeout: ::std::time::Duration,
 }
 /// Credentials for an http backend, selected by type.
 #[derive(
@@ -299,6 +336,9 @@ pub struct Listen {
     /// URL path of the MCP endpoint when transport is http; clients connect to http://<address><path>.
     #[serde(default = "__defaults::listen__path")]
     pub path: ::std::string::String,
+    /// Most tools returned in one tools/list page; clients follow nextCursor for the rest.
+    #[serde(default = "__defaults::listen__page_size")]
+    pub page_size: u32,
 }
 impl ::std::default::Default for Listen {
     fn default() -> Self {
@@ -306,6 +346,7 @@ impl ::std::default::Default for Listen {
             transport: __defaults::listen__transport(),
             address: __defaults::listen__address(),
             path: __defaults::listen__path(),
+            page_size: __defaults::listen__page_size(),
         }
     }
 }
@@ -411,8 +452,21 @@ mod __defaults {
     > {
         ::std::collections::BTreeMap::from([])
     }
+    pub(super) fn command_backend__env_passthrough() -> ::std::vec::Vec<
+        ::std::string::String,
+    > {
+        ::std::vec![]
+    }
+    pub(super) fn command_backend__timeout() -> ::std::time::Duration {
+        crate::config::support::duration::parse("5m")
+            .expect("checked against the schema's pattern")
+    }
     pub(super) fn http_backend__auth() -> Auth {
         Auth::None(<AuthNone as ::std::default::Default>::default())
+    }
+    pub(super) fn http_backend__timeout() -> ::std::time::Duration {
+        crate::config::support::duration::parse("5m")
+            .expect("checked against the schema's pattern")
     }
     pub(super) fn auth_command__ttl() -> ::std::time::Duration {
         crate::config::support::duration::parse("5m")
@@ -456,6 +510,9 @@ mod __defaults {
     }
     pub(super) fn listen__path() -> ::std::string::String {
         ::std::string::String::from("/mcp")
+    }
+    pub(super) fn listen__page_size() -> u32 {
+        1000
     }
     pub(super) fn connect_retry__enabled() -> bool {
         true
@@ -523,15 +580,23 @@ mod __validate {
             .expect("pattern checked at generation time")
     });
     static RE_4: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^[hH][tT][tT][pP][sS]?://[^/?#\\s]+")
+        Regex::new("^[A-Za-z_][A-Za-z0-9_]*\\*?$")
             .expect("pattern checked at generation time")
     });
     static RE_5: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+        Regex::new("^[hH][tT][tT][pP][sS]?://[^/?#\\s]+")
             .expect("pattern checked at generation time")
     });
     static RE_6: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+            .expect("pattern checked at generation time")
+    });
+    static RE_7: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$")
+            .expect("pattern checked at generation time")
+    });
+    static RE_8: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^([A-Za-z0-9.-]+(_[A-Za-z0-9.-]+)*)?$")
             .expect("pattern checked at generation time")
     });
     pub(super) fn validate_root(v: &Value, p: &mut Path, e: &mut Errors) {
@@ -577,7 +642,7 @@ mod __validate {
     }
     fn validate_listen(v: &Value, p: &mut Path, e: &mut Errors) {
         if let Some(o) = e.object(v, p) {
-            e.unknown_keys(o, p, &["transport", "address", "path"]);
+            e.unknown_keys(o, p, &["transport", "address", "path", "page_size"]);
             if let Some(v) = o.get("transport") {
                 p.key("transport");
                 e.string_enum(v, p, &["stdio", "http"]);
@@ -596,6 +661,14 @@ mod __validate {
                 p.key("path");
                 if let Some(s) = e.string(v, p) {
                     e.pattern(s, p, &RE_1, "must start with /", true);
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("page_size") {
+                p.key("page_size");
+                if let Some(n) = e.integer(v, p) {
+                    e.minimum(n, p, 1i64);
+                    e.maximum(n, p, 100000i64);
                 }
                 p.pop();
             }
@@ -641,8 +714,23 @@ mod __validate {
                         "transport",
                         &["command", "http"],
                         &[
-                            &["name", "description", "command", "env"],
-                            &["name", "description", "endpoint", "auth"],
+                            &[
+                                "name",
+                                "description",
+                                "prefix",
+                                "command",
+                                "env",
+                                "env_passthrough",
+                                "timeout",
+                            ],
+                            &[
+                                "name",
+                                "description",
+                                "prefix",
+                                "endpoint",
+                                "auth",
+                                "timeout",
+                            ],
                         ],
                     )
                 }
@@ -700,7 +788,16 @@ mod __validate {
             e.unknown_keys(
                 o,
                 p,
-                &["name", "description", "transport", "command", "env"],
+                &[
+                    "name",
+                    "description",
+                    "prefix",
+                    "transport",
+                    "command",
+                    "env",
+                    "env_passthrough",
+                    "timeout",
+                ],
             );
             e.required(o, p, &["name", "transport", "command"]);
             if let Some(v) = o.get("name") {
@@ -711,6 +808,11 @@ mod __validate {
             if let Some(v) = o.get("description") {
                 p.key("description");
                 validate_description(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("prefix") {
+                p.key("prefix");
+                validate_prefix(v, p, e);
                 p.pop();
             }
             if let Some(v) = o.get("transport") {
@@ -745,6 +847,30 @@ mod __validate {
                 }
                 p.pop();
             }
+            if let Some(v) = o.get("env_passthrough") {
+                p.key("env_passthrough");
+                if let Some(a) = e.array(v, p) {
+                    for (i, v) in a.iter().enumerate() {
+                        p.index(i);
+                        if let Some(s) = e.string(v, p) {
+                            e.pattern(
+                                s,
+                                p,
+                                &RE_4,
+                                "is not an environment variable name (or NAME_* pattern)",
+                                true,
+                            );
+                        }
+                        p.pop();
+                    }
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("timeout") {
+                p.key("timeout");
+                validate_duration(v, p, e);
+                p.pop();
+            }
         }
     }
     fn validate_http_backend(v: &Value, p: &mut Path, e: &mut Errors) {
@@ -752,7 +878,15 @@ mod __validate {
             e.unknown_keys(
                 o,
                 p,
-                &["name", "description", "transport", "endpoint", "auth"],
+                &[
+                    "name",
+                    "description",
+                    "prefix",
+                    "transport",
+                    "endpoint",
+                    "auth",
+                    "timeout",
+                ],
             );
             e.required(o, p, &["name", "transport", "endpoint"]);
             if let Some(v) = o.get("name") {
@@ -763,6 +897,11 @@ mod __validate {
             if let Some(v) = o.get("description") {
                 p.key("description");
                 validate_description(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("prefix") {
+                p.key("prefix");
+                validate_prefix(v, p, e);
                 p.pop();
             }
             if let Some(v) = o.get("transport") {
@@ -778,7 +917,7 @@ mod __validate {
                         e.pattern(
                             s,
                             p,
-                            &RE_4,
+                            &RE_5,
                             "must be an absolute http or https URL",
                             true,
                         );
@@ -790,6 +929,11 @@ mod __validate {
             if let Some(v) = o.get("auth") {
                 p.key("auth");
                 validate_auth(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("timeout") {
+                p.key("timeout");
+                validate_duration(v, p, e);
                 p.pop();
             }
         }
@@ -893,7 +1037,7 @@ mod __validate {
                 p.key("header");
                 let mark = e.mark();
                 if let Some(s) = e.string(v, p) {
-                    e.pattern(s, p, &RE_5, "is not a valid HTTP header name", true);
+                    e.pattern(s, p, &RE_6, "is not a valid HTTP header name", true);
                 }
                 e.hint_since(mark, "for example X-Api-Key");
                 p.pop();
@@ -1017,11 +1161,28 @@ mod __validate {
     fn validate_duration(v: &Value, p: &mut Path, e: &mut Errors) {
         let mark = e.mark();
         if let Some(s) = e.string(v, p) {
-            e.pattern(s, p, &RE_6, "is not a duration", true);
+            e.pattern(s, p, &RE_7, "is not a duration", true);
         }
         e.hint_since(mark, "write it like 90s, 5m, 1h or 1h30m");
     }
     fn validate_secret(v: &Value, p: &mut Path, e: &mut Errors) {
         if let Some(s) = e.string(v, p) {}
+    }
+    fn validate_prefix(v: &Value, p: &mut Path, e: &mut Errors) {
+        let mark = e.mark();
+        if let Some(s) = e.string(v, p) {
+            let before = e.mark();
+            e.max_length(s, p, 48u64);
+            if e.mark() == before {
+                e.pattern(
+                    s,
+                    p,
+                    &RE_8,
+                    "must be letters, digits, ., - and single _ between them (no __, no leading or trailing _), or empty",
+                    true,
+                );
+            }
+        }
+        e.hint_since(mark, "for example gh, or \"\" to keep the tools' own names");
     }
 }
