@@ -1,5 +1,9 @@
-//! mcpmux as a library: configuration, and (in later modules) the
-//! multiplexer itself; the binary in `main.rs` is a thin CLI over it.
+//! mcpmux as a library: configuration (`config`), the merged catalog
+//! (`names`, `router`) and secret-safe messages (`redact`); the binary in
+//! `main.rs` is a thin shell over them.
 
 pub mod cli;
 pub mod config;
+pub mod names;
+pub mod redact;
+pub mod router;
