@@ -17,13 +17,13 @@ pub struct Cli {
     #[arg(short, long, global = true, value_name = "FILE", env = "MCPMUX_CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// Log filter for stderr, e.g. info, debug or mcpmux=debug,rmcp=warn.
+    /// Log filter for stderr, e.g. info, debug or mcpmux=debug,rmcp=info.
     #[arg(
         long,
         global = true,
         value_name = "FILTER",
         env = "MCPMUX_LOG",
-        default_value = "info"
+        default_value = "info,rmcp=warn"
     )]
     pub log: String,
 
@@ -33,6 +33,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve one MCP endpoint (stdio or streamable HTTP) in front of the configured backends.
+    Serve {
+        #[command(flatten)]
+        adhoc: AdHoc,
+        /// Serve streamable HTTP on this host:port instead of the configured endpoint.
+        #[arg(long, value_name = "ADDRESS")]
+        http: Option<String>,
+    },
+    /// Connect the backends once, print the merged tool catalog and exit (1 if a backend failed).
+    List {
+        #[command(flatten)]
+        adhoc: AdHoc,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a configuration file against the schema and report every error with its place.
     Validate {
         /// Output format.
@@ -46,6 +62,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// Backends given on the command line; with no --config, no file is read.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdHoc {
+    /// Add a backend: NAME=COMMAND (split like a shell) or NAME=https://URL. Repeatable.
+    #[arg(long = "backend", value_name = "NAME=COMMAND|URL")]
+    pub backends: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

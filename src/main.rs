@@ -6,6 +6,33 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mcpmux::cli::{self, Cli, Command};
+use mcpmux::config::{self, Config, Overrides};
+
+/// Runs an async command on a runtime that, once done, does not wait for a
+/// stdin read still blocked in the background (stdio mode).
+fn run_async<T>(f: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = runtime.block_on(f);
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
+}
+
+/// The configuration for `serve`/`list`, or the exit code of why there is none
+/// (1 invalid, 2 unreadable or not found).
+fn load(explicit: Option<&std::path::Path>, overrides: &Overrides) -> Result<Config, ExitCode> {
+    config::load_for_run(explicit, overrides).map_err(|e| {
+        eprintln!("mcpmux: {e}");
+        ExitCode::from(match e {
+            config::LoadError::Invalid { .. } => cli::exit::INVALID,
+            _ => cli::exit::UNREADABLE,
+        })
+    })
+}
+
+fn failed(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("mcpmux: {e}");
+    ExitCode::FAILURE
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -13,24 +40,52 @@ fn main() -> ExitCode {
         eprintln!("mcpmux: ignoring --log {:?}: {e}", cli.log);
         tracing_subscriber::EnvFilter::new("info")
     });
+    // Colours only for a terminal; the journal and log files get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .init();
-    let mut stdout = std::io::stdout().lock();
-    let result = match cli.command {
-        Command::Validate { format } => cli::validate(cli.config.as_deref(), format, &mut stdout),
-        Command::Schema => cli::schema(&mut stdout).map(|()| ExitCode::SUCCESS),
-        Command::Completions { shell } => {
-            cli::completions(shell, &mut stdout);
-            Ok(ExitCode::SUCCESS)
-        }
+    let explicit = cli.config.as_deref();
+    let io = |r: std::io::Result<ExitCode>| {
+        r.unwrap_or_else(|e| {
+            // A closed stdout (e.g. `| head`) is not worth a message.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                ExitCode::FAILURE
+            } else {
+                failed(e)
+            }
+        })
     };
-    result.unwrap_or_else(|e| {
-        // A closed stdout (e.g. `| head`) is not worth a panic.
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("mcpmux: {e}");
+    match cli.command {
+        Command::Serve { adhoc, http } => {
+            let overrides = Overrides {
+                backends: adhoc.backends,
+                http,
+            };
+            match load(explicit, &overrides) {
+                Ok(config) => run_async(mcpmux::serve::serve(config))
+                    .map_or_else(|e| failed(format!("{e:#}")), |()| ExitCode::SUCCESS),
+                Err(code) => code,
+            }
         }
-        ExitCode::FAILURE
-    })
+        Command::List { adhoc, json } => {
+            let overrides = Overrides {
+                backends: adhoc.backends,
+                http: None,
+            };
+            match load(explicit, &overrides) {
+                Ok(config) => run_async(mcpmux::serve::list(config, json, &mut std::io::stdout()))
+                    .unwrap_or_else(|e| failed(format!("{e:#}"))),
+                Err(code) => code,
+            }
+        }
+        Command::Validate { format } => io(cli::validate(explicit, format, &mut std::io::stdout().lock())),
+        Command::Schema => io(cli::schema(&mut std::io::stdout().lock()).map(|()| ExitCode::SUCCESS)),
+        Command::Completions { shell } => {
+            cli::completions(shell, &mut std::io::stdout().lock());
+            ExitCode::SUCCESS
+        }
+    }
 }

@@ -31,7 +31,12 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if self.line == 0 {
+            // Not from a file: a command-line argument.
+            write!(f, "{}: ", self.file)?;
+        } else {
+            write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        }
         if self.keyword != "yaml" {
             let at = if self.pointer.is_empty() {
                 "(root)"
@@ -96,25 +101,115 @@ pub fn process_env(name: &str) -> Option<String> {
 
 /// Reads, expands, validates and builds the configuration at `path`.
 pub fn load_file(path: &Path) -> Result<Config, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Unreadable {
+    parse(&read(path)?, &path.display().to_string(), &process_env)
+        .map_err(|diagnostics| LoadError::Invalid { diagnostics })
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|source| LoadError::Unreadable {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse(&text, &path.display().to_string(), &process_env).map_err(|diagnostics| LoadError::Invalid { diagnostics })
+    })
 }
 
 /// Parses configuration text; `file` names it in diagnostics, `lookup` answers `${VAR}`.
 pub fn parse(text: &str, file: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, Vec<Diagnostic>> {
+    parse_with(text, file, lookup, &Overrides::default())
+}
+
+/// What the command line adds to a configuration file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--backend NAME=COMMAND` / `--backend NAME=URL`, as given.
+    pub backends: Vec<String>,
+    /// `--http ADDRESS`: serve streamable HTTP there.
+    pub http: Option<String>,
+}
+
+impl Overrides {
+    /// The backend entry an ad-hoc `NAME=COMMAND` or `NAME=URL` argument stands for.
+    fn backend(arg: &str) -> Value {
+        let (name, spec) = arg.split_once('=').unwrap_or((arg, ""));
+        let lower = spec.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            serde_json::json!({ "name": name, "transport": "http", "endpoint": spec })
+        } else {
+            // shlex splits like a POSIX shell; unbalanced quotes leave the command empty.
+            let argv = shlex::split(spec).unwrap_or_default();
+            serde_json::json!({ "name": name, "transport": "command", "command": argv })
+        }
+    }
+}
+
+/// Like [`parse`], with the command line's additions applied before validation,
+/// so ad-hoc backends obey the same schema; their errors name the argument.
+pub fn parse_with(
+    text: &str,
+    file: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    overrides: &Overrides,
+) -> Result<Config, Vec<Diagnostic>> {
     let mut value = parse_yaml(text, file)?;
     let mut errors = env::expand(&mut value, lookup);
-    // Expansion errors and schema errors are reported together; an unexpanded
-    // reference is checked as written, so it does not cause follow-on errors.
+    let from_file = value.get("backends").and_then(Value::as_array).map_or(0, Vec::len);
+    if let Some(obj) = value.as_object_mut() {
+        if let Some(address) = &overrides.http {
+            let listen = obj.entry("listen").or_insert_with(|| serde_json::json!({}));
+            if let Some(l) = listen.as_object_mut() {
+                l.insert("transport".into(), "http".into());
+                l.insert("address".into(), address.as_str().into());
+            }
+        }
+        if !overrides.backends.is_empty() {
+            let list = obj.entry("backends").or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(list) = list.as_array_mut() {
+                list.extend(overrides.backends.iter().map(|a| Overrides::backend(a)));
+            }
+        }
+    }
     errors.extend(Config::validate(&value));
     errors.extend(cross_checks(&value));
     if errors.is_empty() {
         return Config::from_value(value).map_err(|e| locate(text, file, e));
     }
-    Err(locate(text, file, errors))
+    let mut diagnostics = locate(text, file, errors);
+    for d in &mut diagnostics {
+        relabel_override(d, from_file, overrides);
+    }
+    Err(diagnostics)
+}
+
+/// Points a diagnostic about an ad-hoc backend or `--http` at its argument.
+fn relabel_override(d: &mut Diagnostic, from_file: usize, overrides: &Overrides) {
+    if let Some(rest) = d.pointer.strip_prefix("/backends/") {
+        let (index, inner) = rest.split_once('/').unwrap_or((rest, ""));
+        if let Some(arg) = index
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| i.checked_sub(from_file))
+            .and_then(|i| overrides.backends.get(i))
+        {
+            d.file = format!("--backend {arg}");
+            d.pointer = format!("/{inner}");
+            (d.line, d.column) = (0, 0);
+        }
+    } else if let Some(address) = overrides.http.as_ref().filter(|_| d.pointer == "/listen/address") {
+        d.file = format!("--http {address}");
+        (d.line, d.column) = (0, 0);
+    }
+}
+
+/// The configuration a run uses: `explicit` (or the search path), with the
+/// command line's additions. With ad-hoc backends and no `--config`, no file
+/// is needed.
+pub fn load_for_run(explicit: Option<&Path>, overrides: &Overrides) -> Result<Config, LoadError> {
+    let (text, file) = if explicit.is_none() && !overrides.backends.is_empty() {
+        (String::new(), "(command line)".to_string())
+    } else {
+        let path = resolve(explicit)?;
+        (read(&path)?, path.display().to_string())
+    };
+    parse_with(&text, &file, &process_env, overrides).map_err(|diagnostics| LoadError::Invalid { diagnostics })
 }
 
 /// Rules across backends that the schema cannot state: no two backends may

@@ -9,7 +9,7 @@ pub mod support;
 pub mod types;
 
 pub use env::expand as expand_env;
-pub use load::{Diagnostic, LoadError, load_file, parse, resolve};
+pub use load::{Diagnostic, LoadError, Overrides, load_file, load_for_run, parse, parse_with, resolve};
 pub use support::Secret;
 pub use types::*;
 

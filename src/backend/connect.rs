@@ -1,0 +1,164 @@
+//! Opening one connection to a backend: a child process in its own process
+//! group with a minimal environment and its stderr drained into the log, or a
+//! streamable HTTP client carrying the backend's credentials. Credentials are
+//! applied here and nowhere else; above this module a backend is just a peer.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::str::FromStr;
+
+use process_wrap::tokio::{CommandWrap, KillOnDrop, ProcessGroup as GroupLeader};
+use rmcp::model::ProtocolVersion;
+use rmcp::service::{ClientInitializeError, RunningService};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientLifecycleMode, ClientServiceExt as _, RoleClient};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::client::BackendClient;
+use crate::config::{Auth, CommandBackend, HttpBackend};
+use crate::redact;
+
+/// Variables every command backend inherits from mcpmux (plus `LC_*` and `XDG_*`).
+pub const INHERITED_ENV: &[&str] = &["PATH", "HOME", "USER", "LOGNAME", "LANG", "TERM", "TZ", "TMPDIR"];
+
+/// Why a connection attempt failed, in words that never contain a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot start {program:?}: {source}")]
+    Spawn { program: String, source: std::io::Error },
+    #[error("{0}")]
+    Config(String),
+    #[error("the MCP handshake failed: {0}")]
+    Handshake(String),
+    #[error("no answer to the MCP handshake within {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+impl From<ClientInitializeError> for ConnectError {
+    fn from(e: ClientInitializeError) -> Self {
+        ConnectError::Handshake(redact::urls(&e.to_string()))
+    }
+}
+
+pub type Connection = RunningService<RoleClient, BackendClient>;
+
+/// The process group of a command backend (its id is the leader's pid).
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessGroup(libc::pid_t);
+
+impl ProcessGroup {
+    /// Ends every process of the group: SIGTERM now, SIGKILL after `grace`
+    /// for whatever is left. Closing a backend's stdin ends the backend
+    /// itself, but not what it spawned (`npx` children, `sh` jobs).
+    pub fn end(self, grace: std::time::Duration) {
+        let group = self.0;
+        let signal = move |sig| {
+            // SAFETY: killpg only sends a signal; ESRCH (the group is gone) is fine.
+            unsafe { libc::killpg(group, sig) }
+        };
+        if signal(libc::SIGTERM) == 0 {
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                signal(libc::SIGKILL);
+            });
+        }
+    }
+}
+
+/// How backends are approached: probe the stateless 2026-07-28 protocol,
+/// fall back to the `initialize` handshake of 2025-11-25.
+fn lifecycle() -> ClientLifecycleMode {
+    ClientLifecycleMode::Auto {
+        preferred_versions: vec![ProtocolVersion::LATEST],
+        legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
+    }
+}
+
+/// The environment of a command backend: the inherited minimum, the names its
+/// `env_passthrough` lets through (`NAME` or `PREFIX_*`), then its own `env`.
+pub fn child_env(spec: &CommandBackend, parent: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let passes = |name: &str| {
+        INHERITED_ENV.contains(&name)
+            || name.starts_with("LC_")
+            || name.starts_with("XDG_")
+            || spec.env_passthrough.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => p == name,
+            })
+    };
+    let mut env: Vec<(String, String)> = parent.filter(|(k, _)| passes(k)).collect();
+    for (k, v) in &spec.env {
+        env.retain(|(name, _)| name != k);
+        env.push((k.clone(), v.expose().to_string()));
+    }
+    env
+}
+
+pub async fn command(
+    name: &str,
+    spec: &CommandBackend,
+    client: BackendClient,
+) -> Result<(Connection, Option<ProcessGroup>), ConnectError> {
+    let program = spec.command[0].clone();
+    let mut cmd = tokio::process::Command::new(&program);
+    cmd.args(&spec.command[1..])
+        .env_clear()
+        .envs(child_env(spec, std::env::vars()));
+    let mut wrapped = CommandWrap::from(cmd);
+    wrapped.wrap(GroupLeader::leader()).wrap(KillOnDrop);
+    let (transport, stderr) = TokioChildProcess::builder(wrapped)
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| ConnectError::Spawn { program, source })?;
+    let group = transport
+        .id()
+        .and_then(|pid| libc::pid_t::try_from(pid).ok())
+        .map(ProcessGroup);
+    if let Some(stderr) = stderr {
+        let backend = name.to_string();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::info!(target: "mcpmux::stderr", backend = %backend, "{line}");
+            }
+        });
+    }
+    match client.serve_with_lifecycle(transport, lifecycle()).await {
+        Ok(conn) => Ok((conn, group)),
+        Err(e) => {
+            if let Some(g) = group {
+                g.end(GROUP_GRACE);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// How long a backend's process group has between SIGTERM and SIGKILL.
+pub const GROUP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+pub async fn http(spec: &HttpBackend, client: BackendClient) -> Result<Connection, ConnectError> {
+    let mut config = StreamableHttpClientTransportConfig::with_uri(spec.endpoint.as_str());
+    match &spec.auth {
+        Auth::None(_) => {}
+        Auth::Bearer(b) => config = config.auth_header(b.token.expose().to_string()),
+        Auth::Header(h) => {
+            let name = http::HeaderName::from_str(&h.header)
+                .map_err(|_| ConnectError::Config(format!("invalid header name {:?}", h.header)))?;
+            let mut value = http::HeaderValue::from_str(h.value.expose()).map_err(|_| {
+                ConnectError::Config(format!("the value of header {:?} is not valid in HTTP", h.header))
+            })?;
+            value.set_sensitive(true);
+            config = config.custom_headers(HashMap::from([(name, value)]));
+        }
+        other => {
+            return Err(ConnectError::Config(format!(
+                "auth type {:?} is not supported by this version of mcpmux yet (use none, bearer or header)",
+                other.tag()
+            )));
+        }
+    }
+    let transport = StreamableHttpClientTransport::from_config(config);
+    Ok(client.serve_with_lifecycle(transport, lifecycle()).await?)
+}

@@ -1,0 +1,76 @@
+//! The MCP server clients talk to: one cheap handle on the hub per session
+//! (stdio, or each HTTP session or stateless request). It answers tools/list
+//! from the router snapshot, page by page, and routes tools/call through the
+//! hub; it registers sessions for list_changed — on `initialize` for
+//! 2025-11-25 clients, on `subscriptions/listen` for 2026-07-28 clients.
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ServerConfig, SubscriptionFilter,
+    Tool,
+};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+
+use crate::hub::Hub;
+
+#[derive(Clone)]
+pub struct FrontHandler {
+    hub: Arc<Hub>,
+}
+
+impl FrontHandler {
+    pub fn new(hub: Arc<Hub>) -> Self {
+        FrontHandler { hub }
+    }
+}
+
+impl ServerHandler for FrontHandler {
+    fn get_info(&self) -> ServerConfig {
+        self.hub.info()
+    }
+
+    async fn list_tools(
+        &self,
+        params: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        // A client that lists right after start sees the backends that come up
+        // promptly; the rest arrive later with notifications/tools/list_changed.
+        self.hub.wait_settled(self.hub.settings.startup_grace).await;
+        let router = self.hub.router();
+        let cursor = params.as_ref().and_then(|p| p.cursor.as_deref());
+        let (tools, next) = router.page(cursor, self.hub.settings.page_size)?;
+        let mut result = ListToolsResult::with_all_items(tools.to_vec());
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    async fn call_tool(
+        &self,
+        params: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.hub.call_tool(params, ctx).await
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.hub.router().tool(name).cloned()
+    }
+
+    async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
+        self.hub.fronts.add_legacy(ctx.peer);
+    }
+
+    fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        Some(requested.supported_by(&self.get_info().capabilities))
+    }
+
+    async fn listen(&self, ctx: SubscriptionContext) -> Result<(), ErrorData> {
+        let id = self.hub.fronts.add_sink(ctx.sink().clone());
+        ctx.cancelled().await;
+        self.hub.fronts.remove_sink(id);
+        Ok(())
+    }
+}
