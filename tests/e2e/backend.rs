@@ -1,0 +1,276 @@
+//! The test backend: a small rmcp MCP server that the e2e binary becomes when
+//! started with `MCPMUX_TEST_BACKEND=1`. It serves stdio, or streamable HTTP
+//! with `--http` (printing `LISTENING <port>`), in one protocol era or both,
+//! and offers tools that exercise what mcpmux must forward: progress,
+//! cancellation, `_meta`, list changes, a generated paginated catalog, its
+//! environment and its pid. Events the tests check (cancellations) are
+//! appended to the file named by `MCPMUX_TEST_EVENTS`.
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion, ServerCapabilities, ServerConfig,
+    SubscriptionFilter, Tool, ToolsCapability,
+};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext, SubscriptionSink};
+use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, ServiceExt};
+use serde_json::{Value, json};
+
+#[derive(Clone)]
+struct Options {
+    name: String,
+    tools: usize,
+    page_size: Option<usize>,
+    repeat_cursor: bool,
+    versions: Cow<'static, [ProtocolVersion]>,
+    long_name: bool,
+}
+
+#[derive(Clone)]
+struct Backend {
+    opts: Options,
+    extra: Arc<Mutex<Vec<String>>>,
+    legacy: Arc<Mutex<Vec<Peer<RoleServer>>>>,
+    sinks: Arc<Mutex<Vec<SubscriptionSink>>>,
+}
+
+fn event(line: &str) {
+    if let Ok(path) = std::env::var("MCPMUX_TEST_EVENTS") {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+}
+
+fn tool(name: &str, description: &str, schema: Value) -> Tool {
+    Tool::new(
+        name.to_string(),
+        description.to_string(),
+        Arc::new(schema.as_object().unwrap().clone()),
+    )
+}
+
+fn text(s: impl Into<String>) -> Result<CallToolResponse, ErrorData> {
+    Ok(CallToolResult::success(vec![ContentBlock::text(s.into())]).into())
+}
+
+const FIXED: &[&str] = &[
+    "echo", "progress", "sleep", "meta", "env", "pid", "client", "add_tool", "fail",
+];
+
+impl Backend {
+    fn all_tools(&self) -> Vec<Tool> {
+        let obj = json!({"type": "object"});
+        let mut out: Vec<Tool> = FIXED
+            .iter()
+            .map(|n| tool(n, &format!("{} of {}", n, self.opts.name), obj.clone()))
+            .collect();
+        out.extend((0..self.opts.tools).map(|i| tool(&format!("t{i:03}"), "generated", obj.clone())));
+        if self.opts.long_name {
+            out.push(tool(
+                &format!("a_tool_with_a_very_long_name_{}", "x".repeat(60)),
+                "long",
+                obj.clone(),
+            ));
+        }
+        out.extend(
+            self.extra
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|n| tool(n, "added at run time", obj.clone())),
+        );
+        out
+    }
+
+    async fn changed(&self) {
+        let peers = self.legacy.lock().unwrap().clone();
+        for p in peers {
+            let _ = p.notify_tool_list_changed().await;
+        }
+        let sinks = self.sinks.lock().unwrap().clone();
+        for s in sinks {
+            let _ = s.notify_tool_list_changed().await;
+        }
+    }
+}
+
+impl ServerHandler for Backend {
+    fn get_info(&self) -> ServerConfig {
+        let mut caps = ServerCapabilities::default();
+        let mut tools = ToolsCapability::default();
+        tools.list_changed = Some(true);
+        caps.tools = Some(tools);
+        let mut info = ServerConfig::new(caps);
+        info.server_info = Implementation::new(format!("test-backend-{}", self.opts.name), "1.0.0");
+        info.instructions = Some(format!("Backend {} is for tests.", self.opts.name));
+        info
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        self.opts.versions.clone()
+    }
+
+    async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
+        self.legacy.lock().unwrap().push(ctx.peer);
+    }
+
+    fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+        Some(requested.supported_by(&self.get_info().capabilities))
+    }
+
+    async fn listen(&self, ctx: SubscriptionContext) -> Result<(), ErrorData> {
+        self.sinks.lock().unwrap().push(ctx.sink().clone());
+        ctx.cancelled().await;
+        Ok(())
+    }
+
+    async fn list_tools(
+        &self,
+        params: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let all = self.all_tools();
+        let Some(size) = self.opts.page_size else {
+            return Ok(ListToolsResult::with_all_items(all));
+        };
+        let start: usize = params.and_then(|p| p.cursor).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let end = (start + size).min(all.len());
+        let mut result = ListToolsResult::with_all_items(all[start..end].to_vec());
+        result.next_cursor = if self.opts.repeat_cursor {
+            Some(size.to_string())
+        } else {
+            (end < all.len()).then(|| end.to_string())
+        };
+        Ok(result)
+    }
+
+    async fn call_tool(
+        &self,
+        params: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let args = params.arguments.clone().unwrap_or_default();
+        let arg = |k: &str| args.get(k).cloned().unwrap_or(Value::Null);
+        match &*params.name {
+            "echo" => text(format!("{}: {}", self.opts.name, arg("text").as_str().unwrap_or(""))),
+            "progress" => {
+                let steps = arg("steps").as_u64().unwrap_or(3);
+                let token = ctx.meta.get_progress_token();
+                for i in 1..=steps {
+                    if let Some(t) = &token {
+                        let mut p = ProgressNotificationParam::new(t.clone(), i as f64);
+                        p.total = Some(steps as f64);
+                        p.message = Some(format!("step {i}"));
+                        let _ = ctx.peer.notify_progress(p).await;
+                    }
+                    tokio::time::sleep(Duration::from_millis(arg("ms").as_u64().unwrap_or(20))).await;
+                }
+                text(format!("{}: {steps} steps", self.opts.name))
+            }
+            "sleep" => {
+                let ms = arg("ms").as_u64().unwrap_or(60_000);
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(ms)) => text(format!("{}: slept", self.opts.name)),
+                    () = ctx.ct.cancelled() => {
+                        event(&format!("cancelled {} {}", self.opts.name, arg("tag").as_str().unwrap_or("")));
+                        Err(ErrorData::internal_error("cancelled", None))
+                    }
+                }
+            }
+            "meta" => text(serde_json::to_string(&ctx.meta).unwrap()),
+            "env" => text(std::env::var(arg("name").as_str().unwrap_or("")).unwrap_or_else(|_| "<unset>".into())),
+            "pid" => text(std::process::id().to_string()),
+            "client" => text(serde_json::to_string(&ctx.client_info()).unwrap()),
+            "fail" => Err(ErrorData::invalid_params(
+                format!("{} failed on purpose", self.opts.name),
+                None,
+            )),
+            "add_tool" => {
+                self.extra
+                    .lock()
+                    .unwrap()
+                    .push(arg("name").as_str().unwrap_or("added").to_string());
+                self.changed().await;
+                text("added")
+            }
+            other if self.all_tools().iter().any(|t| t.name == other) => text(format!("{}: {other}", self.opts.name)),
+            other => Err(ErrorData::invalid_params(format!("no tool {other}"), None)),
+        }
+    }
+}
+
+/// Runs the backend as the command line says; never returns normally.
+pub fn run() {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    let value = |f: &str| args.iter().position(|a| a == f).and_then(|i| args.get(i + 1)).cloned();
+    let versions: Cow<'static, [ProtocolVersion]> = match value("--era").as_deref() {
+        Some("legacy") => Cow::Borrowed(ProtocolVersion::known_up_to(&ProtocolVersion::V_2025_11_25)),
+        Some("modern") => Cow::Owned(vec![ProtocolVersion::V_2026_07_28]),
+        _ => Cow::Borrowed(ProtocolVersion::KNOWN_VERSIONS),
+    };
+    let opts = Options {
+        name: value("--name").unwrap_or_else(|| "test".into()),
+        tools: value("--tools").and_then(|n| n.parse().ok()).unwrap_or(0),
+        page_size: value("--page-size").and_then(|n| n.parse().ok()),
+        repeat_cursor: flag("--repeat-cursor"),
+        versions,
+        long_name: flag("--long-name"),
+    };
+    let backend = Backend {
+        opts,
+        extra: Arc::default(),
+        legacy: Arc::default(),
+        sinks: Arc::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        if let Some(ms) = value("--startup-delay-ms").and_then(|n| n.parse().ok()) {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        if flag("--http") {
+            serve_http(backend).await;
+        } else {
+            let service = backend.serve(rmcp::transport::stdio()).await.expect("stdio handshake");
+            let _ = service.waiting().await;
+        }
+    });
+    std::process::exit(0);
+}
+
+async fn serve_http(backend: Backend) {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+    let service = StreamableHttpService::new(
+        move || Ok(backend.clone()),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("LISTENING {}", listener.local_addr().unwrap().port());
+    std::io::stdout().flush().unwrap();
+    loop {
+        let (stream, _) = listener.accept().await.unwrap();
+        let service = service.clone();
+        tokio::spawn(async move {
+            let handler = hyper::service::service_fn(move |req| {
+                let service = service.clone();
+                async move { Ok::<_, std::convert::Infallible>(service.handle(req).await) }
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), handler)
+                .await;
+        });
+    }
+}

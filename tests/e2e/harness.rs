@@ -1,0 +1,386 @@
+//! What the e2e tests stand on: a scratch directory per test, backend entries
+//! for the configuration (this binary as a backend, the npm "everything"
+//! reference server), HTTP backends as child processes, the real mcpmux
+//! binary as stdio or HTTP front, and an rmcp client in either protocol era
+//! that records the progress and list_changed notifications it receives.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam,
+    ProtocolVersion, ServerNotification, SubscriptionFilter, Tool,
+};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+pub type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The project root (for the npm packages `scripts/test-deps` installed).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs an async test body on its own runtime.
+pub fn block_on(f: impl Future<Output = Result>) -> Result {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let r = rt.block_on(f);
+    rt.shutdown_timeout(Duration::from_secs(1));
+    r
+}
+
+/// Waits for `cond` to hold, checking every 25 ms, for up to `limit`.
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut cond: F) -> Result
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond().await {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Err(format!("timed out after {limit:?} waiting for: {what}").into())
+}
+
+/// A scratch directory for one test, removed when dropped.
+pub struct Scratch {
+    pub dir: PathBuf,
+}
+
+impl Scratch {
+    pub fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("mcpmux-e2e-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch { dir }
+    }
+
+    /// Where backends append their events.
+    pub fn events(&self) -> PathBuf {
+        self.dir.join("events.log")
+    }
+
+    pub fn read_events(&self) -> String {
+        std::fs::read_to_string(self.events()).unwrap_or_default()
+    }
+
+    /// Writes a configuration (JSON is YAML) and returns its path.
+    pub fn config(&self, config: &Value) -> PathBuf {
+        let path = self.dir.join("mcpmux.yaml");
+        std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
+        path
+    }
+
+    /// A command backend entry running this binary as the test backend.
+    pub fn backend(&self, name: &str, args: &[&str]) -> Value {
+        let mut command = vec![
+            std::env::current_exe().unwrap().display().to_string(),
+            "--name".into(),
+            name.into(),
+        ];
+        command.extend(args.iter().map(|a| a.to_string()));
+        json!({
+            "name": name,
+            "transport": "command",
+            "command": command,
+            "env": {
+                "MCPMUX_TEST_BACKEND": "1",
+                "MCPMUX_TEST_EVENTS": self.events().display().to_string(),
+            },
+        })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The entry point of the npm "everything" reference server.
+pub fn everything_js() -> PathBuf {
+    let js = root().join(".cache/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    assert!(
+        js.is_file(),
+        "{} is missing: run scripts/test-deps (scripts/test does)",
+        js.display()
+    );
+    js
+}
+
+/// The "everything" server as a command backend.
+pub fn everything_stdio(name: &str) -> Value {
+    json!({
+        "name": name,
+        "transport": "command",
+        "command": ["node", everything_js().display().to_string(), "stdio"],
+    })
+}
+
+/// A backend process serving streamable HTTP on 127.0.0.1; killed when dropped.
+pub struct HttpServer {
+    _child: tokio::process::Child,
+    pub url: String,
+}
+
+impl HttpServer {
+    /// This binary as a test backend over HTTP.
+    pub async fn test_backend(scratch: &Scratch, name: &str, args: &[&str]) -> Result<HttpServer> {
+        let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
+        cmd.args(["--name", name, "--http"])
+            .args(args)
+            .env("MCPMUX_TEST_BACKEND", "1")
+            .env("MCPMUX_TEST_EVENTS", scratch.events())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn()?;
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await??
+            .unwrap_or_default();
+        let port = line
+            .strip_prefix("LISTENING ")
+            .ok_or(format!("unexpected first line {line:?}"))?;
+        Ok(HttpServer {
+            _child: child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        })
+    }
+
+    /// The "everything" reference server in its streamable HTTP mode.
+    pub async fn everything() -> Result<HttpServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = tokio::process::Command::new("node")
+            .arg(everything_js())
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        eventually(
+            "the everything server to listen",
+            Duration::from_secs(20),
+            || async move { tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() },
+        )
+        .await?;
+        Ok(HttpServer {
+            _child: child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        })
+    }
+
+    pub fn entry(&self, name: &str) -> Value {
+        json!({ "name": name, "transport": "http", "endpoint": self.url })
+    }
+}
+
+/// The mcpmux binary.
+pub fn mcpmux() -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpmux"));
+    cmd.env("MCPMUX_LOG", "debug,rmcp=warn").kill_on_drop(true);
+    cmd
+}
+
+/// Collects a child's stderr lines (mcpmux's log) for later inspection.
+#[derive(Clone, Default)]
+pub struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    pub fn drain(
+        &self,
+        stderr: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    ) -> tokio::sync::oneshot::Receiver<String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let lines = self.0.clone();
+        tokio::spawn(async move {
+            let mut tx = Some(tx);
+            let mut reader = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                if let Some(url) = line.split("serving MCP at ").nth(1)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(url.trim().to_string());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        rx
+    }
+
+    pub fn text(&self) -> String {
+        self.0.lock().unwrap().join("\n")
+    }
+}
+
+/// mcpmux serving HTTP; killed when dropped.
+pub struct MuxHttp {
+    pub child: tokio::process::Child,
+    pub url: String,
+    pub log: Log,
+}
+
+impl MuxHttp {
+    /// Sends SIGTERM and waits for mcpmux to exit; returns its exit code.
+    pub async fn terminate(mut self) -> Result<Option<i32>> {
+        let pid = self.child.id().ok_or("mcpmux already exited")?;
+        crate::cases::kill(pid as i32, 15);
+        Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await??
+            .code())
+    }
+
+    pub async fn start(config: &Path) -> Result<MuxHttp> {
+        Self::start_with(config, &[]).await
+    }
+
+    /// Starts mcpmux with extra environment variables.
+    pub async fn start_with(config: &Path, envs: &[(&str, &str)]) -> Result<MuxHttp> {
+        let mut child = mcpmux()
+            .args(["serve", "-c"])
+            .arg(config)
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let log = Log::default();
+        let url_rx = log.drain(child.stderr.take().unwrap());
+        let url = tokio::time::timeout(Duration::from_secs(20), url_rx)
+            .await
+            .map_err(|_| format!("mcpmux did not start serving:\n{}", log.text()))??;
+        Ok(MuxHttp { child, url, log })
+    }
+}
+
+/// The client side's protocol era.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// 2025-11-25: initialize, sessions, plain notifications.
+    Legacy,
+    /// 2026-07-28: stateless, list_changed on subscriptions/listen.
+    Modern,
+}
+
+/// What the test client saw.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    pub list_changed: Arc<AtomicUsize>,
+}
+
+impl Recorder {
+    pub fn changes(&self) -> usize {
+        self.list_changed.load(Ordering::SeqCst)
+    }
+}
+
+impl ClientHandler for Recorder {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("e2e-client", "1.0.0"),
+        )
+        .with_protocol_version(ProtocolVersion::V_2025_11_25)
+    }
+
+    async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleClient>) {
+        self.progress.lock().unwrap().push(params);
+    }
+
+    async fn on_tool_list_changed(&self, _: NotificationContext<RoleClient>) {
+        self.list_changed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+pub type Client = RunningService<RoleClient, Recorder>;
+
+fn lifecycle(era: Era) -> ClientLifecycleMode {
+    match era {
+        Era::Legacy => ClientLifecycleMode::Initialize,
+        Era::Modern => ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        },
+    }
+}
+
+/// Modern clients hear about list changes only on a subscription stream.
+async fn subscribe(client: &Client, era: Era) -> Result {
+    if era == Era::Modern {
+        let mut sub = client
+            .peer()
+            .listen(SubscriptionFilter::builder().tools_list_changed().build())
+            .await?;
+        let seen = client.service().list_changed.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(n)) = sub.next().await {
+                if matches!(n, ServerNotification::ToolListChangedNotification(_)) {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+pub async fn connect_http(url: &str, era: Era) -> Result<Client> {
+    let client = Recorder::default()
+        .serve_with_lifecycle(StreamableHttpClientTransport::from_uri(url.to_string()), lifecycle(era))
+        .await?;
+    subscribe(&client, era).await?;
+    Ok(client)
+}
+
+/// Starts `mcpmux serve -c config` as the client's stdio subprocess.
+pub async fn connect_stdio(config: &Path, era: Era, log: &Log) -> Result<Client> {
+    let mut cmd = mcpmux();
+    cmd.args(["serve", "-c"]).arg(config);
+    let (transport, stderr) = TokioChildProcess::builder(cmd).stderr(Stdio::piped()).spawn()?;
+    if let Some(stderr) = stderr {
+        log.drain(stderr);
+    }
+    let client = Recorder::default()
+        .serve_with_lifecycle(transport, lifecycle(era))
+        .await?;
+    subscribe(&client, era).await?;
+    Ok(client)
+}
+
+/// Calls a tool and returns the whole result.
+pub async fn call(client: &Client, name: &str, args: Value) -> Result<CallToolResult> {
+    let mut params = CallToolRequestParams::new(name.to_string());
+    params.arguments = args.as_object().cloned();
+    Ok(client.peer().call_tool(params).await?)
+}
+
+/// The text of a tool result's first content block.
+pub fn text_of(r: &CallToolResult) -> String {
+    r.content
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .unwrap_or_default()
+}
+
+/// Calls a tool that must succeed and returns its text.
+pub async fn call_text(client: &Client, name: &str, args: Value) -> Result<String> {
+    let r = call(client, name, args).await?;
+    if r.is_error == Some(true) {
+        return Err(format!("{name} failed: {}", text_of(&r)).into());
+    }
+    Ok(text_of(&r))
+}
+
+pub async fn tool_names(client: &Client) -> Result<Vec<String>> {
+    let tools: Vec<Tool> = client.peer().list_all_tools().await?;
+    Ok(tools.into_iter().map(|t| t.name.to_string()).collect())
+}
