@@ -44,7 +44,8 @@ pub async fn bind(address: &str) -> anyhow::Result<TcpListener> {
     if !local.ip().is_loopback() {
         tracing::warn!(
             "listening on {local}, which is not a loopback address: mcpmux does not authenticate clients yet, \
-             so anyone who can reach it can use every backend's credentials"
+             so anyone who can reach it can use every backend's credentials (requests must name a loopback \
+             host or the bound address in their Host header)"
         );
     }
     Ok(listener)
@@ -64,13 +65,20 @@ pub async fn http(
     path: String,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
+    let local: SocketAddr = listener.local_addr()?;
+    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
+    // rmcp admits only loopback Host headers (DNS-rebinding protection); a
+    // specific address mcpmux was told to bind is as trustworthy as those.
+    if !local.ip().is_loopback() && !local.ip().is_unspecified() {
+        let mut hosts = config.allowed_hosts.clone();
+        hosts.push(local.ip().to_string());
+        config = config.with_allowed_hosts(hosts);
+    }
     let service = StreamableHttpService::new(
         move || Ok(FrontHandler::new(hub.clone())),
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let local: SocketAddr = listener.local_addr()?;
     tracing::info!("serving MCP at http://{local}{path}");
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

@@ -306,6 +306,16 @@ pub fn more() -> Vec<Trial> {
         trial("a_dead_http_backend_fails_its_calls_fast", dead_http_backend),
         trial("list_prints_the_catalog_and_fails_on_a_broken_backend", list_command),
         trial("ad_hoc_backends_need_no_config_file", ad_hoc),
+        trial("python_sdk_client_stdio_legacy", || {
+            python_client(Front::Stdio, "legacy")
+        }),
+        trial("python_sdk_client_stdio_auto_2026", || {
+            python_client(Front::Stdio, "auto")
+        }),
+        trial("python_sdk_client_http_legacy", || python_client(Front::Http, "legacy")),
+        trial("python_sdk_client_http_auto_2026", || {
+            python_client(Front::Http, "auto")
+        }),
     ]
 }
 
@@ -691,6 +701,65 @@ fn ad_hoc() -> Result {
             stderr.contains("--backend Bad=x: /name: \"Bad\" must be lowercase"),
             "{stderr}"
         );
+        Ok(())
+    })
+}
+
+/// The official Python MCP SDK as the client, over each front and era.
+fn python_client(front: Front, mode: &'static str) -> Result {
+    block_on(async move {
+        let s = Scratch::new(&format!("python-{front:?}-{mode}"));
+        let python = root().join(".cache/venv/bin/python");
+        assert!(
+            python.is_file(),
+            "{} is missing: run scripts/test-deps (scripts/test does)",
+            python.display()
+        );
+        let script = root().join("tests/e2e/python_client.py");
+        let transport = if front == Front::Http { "http" } else { "stdio" };
+        let config = s.config(&json!({
+            "listen": { "transport": transport, "address": "127.0.0.1:0", "page_size": 5 },
+            "backends": [s.backend("alpha", &["--tools", "4"]), everything_stdio("everything")],
+        }));
+        let mut cmd = tokio::process::Command::new(python);
+        cmd.arg(script).arg(mode).arg(transport);
+        let mux = match front {
+            Front::Http => {
+                let mux = MuxHttp::start(&config).await?;
+                cmd.arg(&mux.url);
+                Some(mux)
+            }
+            Front::Stdio => {
+                cmd.arg(env!("CARGO_BIN_EXE_mcpmux")).arg(&config);
+                None
+            }
+        };
+        let out = tokio::time::timeout(LONG, cmd.output()).await??;
+        let log = mux.as_ref().map(|m| m.log.text()).unwrap_or_default();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            return Err(format!(
+                "python client failed:\n{}\n{stdout}\n{log}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into());
+        }
+        let seen: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap_or(""))?;
+        let expected = if mode == "legacy" { "2025-11-25" } else { "2026-07-28" };
+        assert_eq!(seen["protocol"], expected, "{seen}");
+        assert_eq!(seen["server"], "mcpmux");
+        let tools: Vec<&str> = seen["tools"]
+            .as_array()
+            .ok_or("tools")?
+            .iter()
+            .filter_map(|t| t.as_str())
+            .collect();
+        assert_eq!(tools.len(), 9 + 4 + 13, "{tools:?}");
+        assert!(tools.contains(&"everything__get-sum") && tools.contains(&"alpha__t003"));
+        assert!(seen["pages"].as_u64().unwrap_or(0) >= 6, "pages of 5: {seen}");
+        assert_eq!(seen["echo"], "alpha: from python");
+        assert_eq!(seen["echo_error"], false);
+        assert_eq!(seen["progress"], json!([1.0, 2.0, 3.0]), "{seen}");
         Ok(())
     })
 }
