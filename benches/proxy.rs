@@ -219,6 +219,56 @@ async fn load(url: &str, tool: &str, callers: usize, span: Duration) -> Result<S
     })
 }
 
+/// How long mcpmux takes to answer tools/list for 20 x 100 tools from its
+/// snapshot: the page, the owned result rmcp takes, and its JSON.
+fn snapshot_answer(rounds: usize) -> Vec<Duration> {
+    use mcpmux::router::{Router, Source};
+    use rmcp::model::{ListToolsResult, Tool};
+    let schema = Arc::new(
+        json!({"type": "object", "properties": {"text": {"type": "string"}}})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let catalogs: Vec<Vec<Tool>> = (0..20)
+        .map(|b| {
+            (0..100)
+                .map(|i| {
+                    Tool::new(
+                        format!("tool_{i:03}"),
+                        format!("Tool {i} of backend {b}."),
+                        schema.clone(),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let names: Vec<String> = (0..20).map(|b| format!("b{b:02}")).collect();
+    let sources: Vec<Source<'_>> = catalogs
+        .iter()
+        .enumerate()
+        .map(|(i, tools)| Source {
+            backend: i,
+            backend_name: &names[i],
+            prefix: &names[i],
+            description: None,
+            tools,
+        })
+        .collect();
+    let router = Router::build(1, &sources);
+    let mut out = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let (page, _) = router.page(None, 5000).unwrap();
+        let result = ListToolsResult::with_all_items(page.to_vec());
+        let bytes = serde_json::to_vec(&result).unwrap();
+        std::hint::black_box(bytes);
+        out.push(t.elapsed());
+    }
+    out.sort();
+    out
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
@@ -313,17 +363,34 @@ async fn run(quick: bool) -> Result {
     let mut m = mux(backends, 5000).await?;
     tokio::time::timeout(Duration::from_secs(60), &mut m.ready).await??;
     let client = connect(&m.url).await?;
-    let one = connect(&direct_url).await?;
+    // The same 2000 tools from one backend, directly.
+    let mut big = tokio::process::Command::new(exe());
+    big.args(["--name", "big", "--http", "--tools", "1991"])
+        .env("MCPMUX_TEST_BACKEND", "1")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    let mut big = big.spawn()?;
+    let line = BufReader::new(big.stdout.take().unwrap())
+        .lines()
+        .next_line()
+        .await?
+        .unwrap_or_default();
+    let big_url = format!(
+        "http://127.0.0.1:{}/mcp",
+        line.strip_prefix("LISTENING ").ok_or("big backend")?
+    );
+    let one = connect(&big_url).await?;
     let rounds = if quick { 20 } else { 300 };
     let mut timings = Vec::new();
     let mut direct_timings = Vec::new();
     let mut count = 0;
+    let mut direct_count = 0;
     for _ in 0..rounds {
         let t = Instant::now();
         count = client.peer().list_tools(None).await?.tools.len();
         timings.push(t.elapsed());
         let t = Instant::now();
-        one.peer().list_tools(None).await?;
+        direct_count = one.peer().list_tools(None).await?.tools.len();
         direct_timings.push(t.elapsed());
     }
     timings.sort();
@@ -337,9 +404,15 @@ async fn run(quick: bool) -> Result {
         ms(percentile(&timings, 0.99))
     );
     println!(
-        "| one backend directly (9 tools), for scale | 9 | {} | {} |",
+        "| one backend directly, the same number of tools | {direct_count} | {} | {} |",
         ms(percentile(&direct_timings, 0.5)),
         ms(percentile(&direct_timings, 0.99))
+    );
+    let snapshot = snapshot_answer(rounds);
+    println!(
+        "| mcpmux's own share, in process: snapshot page -> owned result -> JSON | 2000 | {} | {} |",
+        ms(percentile(&snapshot, 0.5)),
+        ms(percentile(&snapshot, 0.99))
     );
     drop(m);
 

@@ -102,7 +102,8 @@ pub async fn http(
             let service = service.clone();
             let path = path.clone();
             async move {
-                Ok::<_, Infallible>(if request.uri().path() == &*path {
+                let at = request.uri().path();
+                Ok::<_, Infallible>(if at == &*path || at.strip_suffix('/') == Some(&*path) {
                     service.handle(request).await
                 } else {
                     not_found(&path)

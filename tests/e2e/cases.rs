@@ -93,6 +93,13 @@ async fn run_scenario(s: &Scratch, client: &Client, era: Era) -> Result {
     assert_eq!(server.version, env!("CARGO_PKG_VERSION"));
     let expected = if era == Era::Modern { "2026-07-28" } else { "2025-11-25" };
     assert_eq!(info.protocol_version.as_str(), expected);
+    let instructions = info.instructions.clone().unwrap_or_default();
+    for pattern in ["- alpha__*: alpha", "- everything__*: everything", "- web__*: web"] {
+        assert!(
+            instructions.contains(pattern),
+            "instructions list the backends: {instructions}"
+        );
+    }
 
     // Every page of every backend, merged, served in pages of 10.
     eventually("all four backends listed", LONG, || async {
@@ -306,6 +313,7 @@ pub fn more() -> Vec<Trial> {
         trial("a_dead_http_backend_fails_its_calls_fast", dead_http_backend),
         trial("list_prints_the_catalog_and_fails_on_a_broken_backend", list_command),
         trial("ad_hoc_backends_need_no_config_file", ad_hoc),
+        trial("a_stdio_client_closing_stdin_ends_mcpmux_and_its_backends", stdio_eof),
         trial("python_sdk_client_stdio_legacy", || {
             python_client(Front::Stdio, "legacy")
         }),
@@ -761,5 +769,28 @@ fn python_client(front: Front, mode: &'static str) -> Result {
         assert_eq!(seen["echo_error"], false);
         assert_eq!(seen["progress"], json!([1.0, 2.0, 3.0]), "{seen}");
         Ok(())
+    })
+}
+
+/// A stdio client that closes mcpmux's stdin ends mcpmux (exit 0) and its backends.
+fn stdio_eof() -> Result {
+    block_on(async {
+        use rmcp::ServiceExt;
+        let s = Scratch::new("eof");
+        let config = s.config(&json!({ "backends": [s.backend("b", &[])] }));
+        let mut child = mcpmux()
+            .args(["serve", "-c"])
+            .arg(&config)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let (stdin, stdout) = (child.stdin.take().ok_or("stdin")?, child.stdout.take().ok_or("stdout")?);
+        let client = Recorder::default().serve((stdout, stdin)).await?;
+        let backend_pid: i32 = call_text(&client, "b__pid", json!({})).await?.parse()?;
+        client.cancel().await?;
+        let status = tokio::time::timeout(LONG, child.wait()).await??;
+        assert_eq!(status.code(), Some(0));
+        eventually("the backend to be gone", LONG, || async { !process_alive(backend_pid) }).await
     })
 }
