@@ -84,7 +84,7 @@ fn stdio_backend(name: &str, tools: usize) -> Value {
 /// The test backend serving HTTP; returns the child and its URL.
 async fn http_backend() -> Result<(tokio::process::Child, String)> {
     let mut child = tokio::process::Command::new(exe())
-        .args(["--name", "direct", "--http"])
+        .args(["--name", "direct", "--http", "--era", "legacy"])
         .env("MCPMUX_TEST_BACKEND", "1")
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -141,6 +141,61 @@ async fn mux(backends: Vec<Value>, page_size: usize) -> Result<Mux> {
     });
     let url = tokio::time::timeout(Duration::from_secs(30), url_rx).await??;
     Ok(Mux { child, url, ready })
+}
+
+/// The mcp-proxy crate (tower-mcp), when `scripts/bench` has installed it.
+fn mcp_proxy_binary() -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/mcp-proxy/bin/mcp-proxy");
+    p.is_file().then_some(p)
+}
+
+/// mcp-proxy with the same backends (TOML config, names joined by `__`).
+async fn mcp_proxy(binary: &std::path::Path, backends: &[Value]) -> Result<Mux> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut toml =
+        format!("[proxy]\nname = \"bench\"\nseparator = \"__\"\n[proxy.listen]\nhost = \"127.0.0.1\"\nport = {port}\n");
+    for b in backends {
+        let name = b["name"].as_str().unwrap_or_default();
+        if let Some(url) = b["endpoint"].as_str() {
+            toml += &format!("[[backends]]\nname = \"{name}\"\ntransport = \"http\"\nurl = \"{url}\"\n");
+        } else {
+            // JSON strings are valid TOML basic strings.
+            let argv: Vec<String> = b["command"].as_array().unwrap().iter().map(|a| a.to_string()).collect();
+            toml += &format!(
+                "[[backends]]\nname = \"{name}\"\ntransport = \"stdio\"\ncommand = {}\nargs = [{}]\n[backends.env]\nMCPMUX_TEST_BACKEND = \"1\"\n",
+                argv[0],
+                argv[1..].join(", ")
+            );
+        }
+    }
+    let config = scratch().join(format!("mcp-proxy-{}.toml", backends.len()));
+    std::fs::write(&config, toml)?;
+    let mut child = tokio::process::Command::new(binary)
+        .arg("-c")
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (ready_tx, ready) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut ready_tx = Some(ready_tx);
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("Proxy ready")
+                && let Some(tx) = ready_tx.take()
+            {
+                let _ = tx.send(Instant::now());
+            }
+        }
+    });
+    Ok(Mux {
+        child,
+        url: format!("http://127.0.0.1:{port}/"),
+        ready,
+    })
 }
 
 async fn connect(url: &str) -> Result<Client> {
@@ -269,6 +324,18 @@ fn snapshot_answer(rounds: usize) -> Vec<Duration> {
     out
 }
 
+fn ratios(who: &str, callers: usize, direct: &Stats, stdio: &Stats, http: &Stats) {
+    println!(
+        "| {who} / direct (stdio / HTTP backend) | {callers} | {:.2}x / {:.2}x | {:.2}x / {:.2}x | {:.2}x / {:.2}x |",
+        stdio.p50.as_secs_f64() / direct.p50.as_secs_f64(),
+        http.p50.as_secs_f64() / direct.p50.as_secs_f64(),
+        stdio.p99.as_secs_f64() / direct.p99.as_secs_f64(),
+        http.p99.as_secs_f64() / direct.p99.as_secs_f64(),
+        stdio.per_sec / direct.per_sec,
+        http.per_sec / direct.per_sec,
+    );
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
@@ -298,15 +365,19 @@ async fn run(quick: bool) -> Result {
 
     // 1. tools/call round trips and throughput over HTTP.
     let (_direct_child, direct_url) = http_backend().await?;
-    let mut m = mux(
-        vec![
-            stdio_backend("local", 0),
-            json!({"name": "remote", "transport": "http", "endpoint": direct_url}),
-        ],
-        1000,
-    )
-    .await?;
+    let pair = vec![
+        stdio_backend("local", 0),
+        json!({"name": "remote", "transport": "http", "endpoint": direct_url}),
+    ];
+    let mut m = mux(pair.clone(), 1000).await?;
     tokio::time::timeout(Duration::from_secs(30), &mut m.ready).await??;
+    let mut other = match mcp_proxy_binary() {
+        Some(bin) => Some(mcp_proxy(&bin, &pair).await?),
+        None => None,
+    };
+    if let Some(o) = other.as_mut() {
+        tokio::time::timeout(Duration::from_secs(30), &mut o.ready).await??;
+    }
     println!("\n## tools/call over HTTP (client -> [mcpmux ->] backend)");
     println!("| path | callers | p50 | p99 | calls/s |");
     println!("|---|---:|---:|---:|---:|");
@@ -326,17 +397,26 @@ async fn run(quick: bool) -> Result {
                 s.per_sec
             );
         }
-        println!(
-            "| ratio to direct (stdio / HTTP backend) | {callers} | {:.2}x / {:.2}x | {:.2}x / {:.2}x | {:.2}x / {:.2}x |",
-            via_stdio.p50.as_secs_f64() / direct.p50.as_secs_f64(),
-            via_http.p50.as_secs_f64() / direct.p50.as_secs_f64(),
-            via_stdio.p99.as_secs_f64() / direct.p99.as_secs_f64(),
-            via_http.p99.as_secs_f64() / direct.p99.as_secs_f64(),
-            via_stdio.per_sec / direct.per_sec,
-            via_http.per_sec / direct.per_sec,
-        );
+        ratios("mcpmux", callers, &direct, &via_stdio, &via_http);
+        if let Some(o) = &other {
+            let o_stdio = load(&o.url, "local__echo", callers, span).await?;
+            let o_http = load(&o.url, "remote__echo", callers, span).await?;
+            for (name, s) in [
+                ("mcp-proxy 0.6, backend over stdio", &o_stdio),
+                ("mcp-proxy 0.6, backend over HTTP", &o_http),
+            ] {
+                println!(
+                    "| {name} | {callers} | {} | {} | {:.0} |",
+                    ms(s.p50),
+                    ms(s.p99),
+                    s.per_sec
+                );
+            }
+            ratios("mcp-proxy", callers, &direct, &o_stdio, &o_http);
+        }
     }
     drop(m);
+    drop(other);
 
     // The hop mcpmux adds, on its own: an rmcp client talking to the backend over stdio.
     let mut cmd = tokio::process::Command::new(exe());
@@ -462,6 +542,29 @@ async fn run(quick: bool) -> Result {
         "| mcpmux idle RSS (children not counted) | {:.1} MiB |",
         rss as f64 / 1024.0
     );
+    drop(m);
+    if let Some(bin) = mcp_proxy_binary() {
+        let backends: Vec<Value> = (0..10).map(|i| stdio_backend(&format!("p{i}"), 0)).collect();
+        let started = Instant::now();
+        let mut o = mcp_proxy(&bin, &backends).await?;
+        let ready = tokio::time::timeout(Duration::from_secs(60), &mut o.ready).await??;
+        tokio::time::sleep(if quick {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(3)
+        })
+        .await;
+        let rss = rss_kib(o.child.id().ok_or("mcp-proxy exited")?)?;
+        let to_ready = ready.duration_since(started);
+        println!(
+            "| mcp-proxy 0.6: start to ready (spawn to its `Proxy ready` log line) | {} |",
+            ms(to_ready)
+        );
+        println!(
+            "| mcp-proxy 0.6 idle RSS (children not counted) | {:.1} MiB |",
+            rss as f64 / 1024.0
+        );
+    }
     let _ = std::fs::remove_dir_all(scratch());
     Ok(())
 }

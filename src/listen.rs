@@ -66,7 +66,11 @@ pub async fn http(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let local: SocketAddr = listener.local_addr()?;
-    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
+    // Stateless (2026-07-28) requests get a plain JSON answer when the call
+    // sends nothing before its result (rmcp falls back to SSE otherwise).
+    let mut config = StreamableHttpServerConfig::default()
+        .with_json_response(true)
+        .with_cancellation_token(shutdown.child_token());
     // rmcp admits only loopback Host headers (DNS-rebinding protection); a
     // specific address mcpmux was told to bind is as trustworthy as those.
     if !local.ip().is_loopback() && !local.ip().is_unspecified() {

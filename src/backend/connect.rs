@@ -33,11 +33,22 @@ pub enum ConnectError {
     Handshake(String),
     #[error("no answer to the MCP handshake within {0:?}")]
     Timeout(std::time::Duration),
+    /// The backend answered `server/discover` but offers only protocol
+    /// versions that begin with `initialize` (rmcp's Auto mode stops there).
+    #[error("the backend speaks only protocol versions with an initialize handshake")]
+    NeedsInitialize,
 }
 
 impl From<ClientInitializeError> for ConnectError {
     fn from(e: ClientInitializeError) -> Self {
-        ConnectError::Handshake(redact::urls(&e.to_string()))
+        match e {
+            ClientInitializeError::NoCompatibleProtocolVersion { server_supported, .. }
+                if server_supported.iter().any(ProtocolVersion::has_initialize) =>
+            {
+                ConnectError::NeedsInitialize
+            }
+            e => ConnectError::Handshake(redact::urls(&e.to_string())),
+        }
     }
 }
 
@@ -66,9 +77,13 @@ impl ProcessGroup {
     }
 }
 
-/// How backends are approached: probe the stateless 2026-07-28 protocol,
-/// fall back to the `initialize` handshake of 2025-11-25.
-fn lifecycle() -> ClientLifecycleMode {
+/// How a backend is approached: probe the stateless 2026-07-28 protocol and
+/// fall back to the `initialize` handshake of 2025-11-25 (`Auto`), or go
+/// straight to `initialize` for a backend known to need it.
+fn lifecycle(initialize: bool) -> ClientLifecycleMode {
+    if initialize {
+        return ClientLifecycleMode::Initialize;
+    }
     ClientLifecycleMode::Auto {
         preferred_versions: vec![ProtocolVersion::LATEST],
         legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
@@ -99,6 +114,7 @@ pub async fn command(
     name: &str,
     spec: &CommandBackend,
     client: BackendClient,
+    initialize: bool,
 ) -> Result<(Connection, Option<ProcessGroup>), ConnectError> {
     let program = spec.command[0].clone();
     let mut cmd = tokio::process::Command::new(&program);
@@ -124,7 +140,7 @@ pub async fn command(
             }
         });
     }
-    match client.serve_with_lifecycle(transport, lifecycle()).await {
+    match client.serve_with_lifecycle(transport, lifecycle(initialize)).await {
         Ok(conn) => Ok((conn, group)),
         Err(e) => {
             if let Some(g) = group {
@@ -138,7 +154,7 @@ pub async fn command(
 /// How long a backend's process group has between SIGTERM and SIGKILL.
 pub const GROUP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-pub async fn http(spec: &HttpBackend, client: BackendClient) -> Result<Connection, ConnectError> {
+pub async fn http(spec: &HttpBackend, client: BackendClient, initialize: bool) -> Result<Connection, ConnectError> {
     let mut config = StreamableHttpClientTransportConfig::with_uri(spec.endpoint.as_str());
     match &spec.auth {
         Auth::None(_) => {}
@@ -160,5 +176,5 @@ pub async fn http(spec: &HttpBackend, client: BackendClient) -> Result<Connectio
         }
     }
     let transport = StreamableHttpClientTransport::from_config(config);
-    Ok(client.serve_with_lifecycle(transport, lifecycle()).await?)
+    Ok(client.serve_with_lifecycle(transport, lifecycle(initialize)).await?)
 }

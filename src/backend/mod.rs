@@ -76,6 +76,8 @@ pub struct Backend {
     tools: ArcSwap<Vec<Tool>>,
     refresh: Notify,
     settled: AtomicBool,
+    /// The backend answered discover with only handshake-era versions.
+    needs_initialize: AtomicBool,
 }
 
 impl Backend {
@@ -95,6 +97,7 @@ impl Backend {
             tools: ArcSwap::from_pointee(Vec::new()),
             refresh: Notify::new(),
             settled: AtomicBool::new(false),
+            needs_initialize: AtomicBool::new(false),
         }
     }
 
@@ -252,13 +255,30 @@ fn backoff(failures: u32, max: Duration) -> Duration {
     base.mul_f64(jitter)
 }
 
+/// One connection attempt. A backend that answers `server/discover` with
+/// only handshake-era versions is reconnected at once with `initialize`, and
+/// approached that way from then on.
 async fn connect(
     b: &Backend,
     client: BackendClient,
 ) -> Result<(connect::Connection, Option<connect::ProcessGroup>), ConnectError> {
-    match &b.spec {
-        config::Backend::Command(c) => connect::command(&b.name, c, client).await,
-        config::Backend::Http(h) => Ok((connect::http(h, client).await?, None)),
+    let initialize = b.needs_initialize.load(Ordering::Relaxed);
+    let attempt = |initialize| {
+        let client = client.clone();
+        async move {
+            match &b.spec {
+                config::Backend::Command(c) => connect::command(&b.name, c, client, initialize).await,
+                config::Backend::Http(h) => Ok((connect::http(h, client, initialize).await?, None)),
+            }
+        }
+    };
+    match attempt(initialize).await {
+        Err(ConnectError::NeedsInitialize) if !initialize => {
+            tracing::debug!(backend = %b.name, "it offers only handshake-era protocol versions; using initialize");
+            b.needs_initialize.store(true, Ordering::Relaxed);
+            attempt(true).await
+        }
+        other => other,
     }
 }
 

@@ -61,9 +61,10 @@ async fn open(front: Front, era: Era, config: &std::path::Path) -> Result<Sessio
 
 const LONG: Duration = Duration::from_secs(30);
 
-/// Four backends — a stdio rmcp backend of either era with a paginated
+/// Five backends — a stdio rmcp backend of either era with a paginated
 /// catalog, the npm reference server over stdio and over HTTP (2025-11-25),
-/// and a 2026-07-28-only rmcp backend over HTTP — behind one endpoint.
+/// a 2026-07-28-only rmcp backend over HTTP, and an rmcp backend that answers
+/// server/discover but speaks only 2025-11-25 — behind one endpoint.
 fn scenario(front: Front, era: Era) -> Result {
     block_on(async move {
         let s = Scratch::new(&format!("scenario-{front:?}-{era:?}"));
@@ -77,6 +78,7 @@ fn scenario(front: Front, era: Era) -> Result {
                 everything_stdio("everything"),
                 everything_http.entry("everything-http"),
                 web.entry("web"),
+                s.backend("old", &["--era", "legacy"]),
             ],
         }));
         let Session { client, log, _mux } = open(front, era, &config).await?;
@@ -102,11 +104,17 @@ async fn run_scenario(s: &Scratch, client: &Client, era: Era) -> Result {
     }
 
     // Every page of every backend, merged, served in pages of 10.
-    eventually("all four backends listed", LONG, || async {
+    eventually("all five backends listed", LONG, || async {
         let names = tool_names(client).await.unwrap_or_default();
-        ["alpha__t029", "everything__echo", "everything-http__echo", "web__echo"]
-            .iter()
-            .all(|n| names.iter().any(|x| x == n))
+        [
+            "alpha__t029",
+            "everything__echo",
+            "everything-http__echo",
+            "web__echo",
+            "old__echo",
+        ]
+        .iter()
+        .all(|n| names.iter().any(|x| x == n))
     })
     .await?;
     let first = client.peer().list_tools(None).await?;
@@ -128,6 +136,7 @@ async fn run_scenario(s: &Scratch, client: &Client, era: Era) -> Result {
         "alpha: hi"
     );
     assert_eq!(call_text(client, "web__echo", json!({"text": "hi"})).await?, "web: hi");
+    assert_eq!(call_text(client, "old__echo", json!({"text": "hi"})).await?, "old: hi");
     assert_eq!(
         call_text(client, "everything__echo", json!({"message": "hi"})).await?,
         "Echo: hi"
