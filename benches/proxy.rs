@@ -105,6 +105,36 @@ struct Mux {
     ready: tokio::sync::oneshot::Receiver<Instant>,
 }
 
+/// Follows a proxy's log: the URL mcpmux says it serves at, and when the
+/// line containing `ready_marker` appears.
+fn watch(
+    child: &mut tokio::process::Child,
+    ready_marker: &'static str,
+) -> (
+    tokio::sync::oneshot::Receiver<String>,
+    tokio::sync::oneshot::Receiver<Instant>,
+) {
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut url_tx, mut ready_tx) = (Some(url_tx), Some(ready_tx));
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.split("serving MCP at ").nth(1)
+                && let Some(tx) = url_tx.take()
+            {
+                let _ = tx.send(url.trim().to_string());
+            }
+            if line.contains(ready_marker)
+                && let Some(tx) = ready_tx.take()
+            {
+                let _ = tx.send(Instant::now());
+            }
+        }
+    });
+    (url_rx, ready_rx)
+}
+
 async fn mux(backends: Vec<Value>, page_size: usize) -> Result<Mux> {
     let config = scratch().join(format!("mux-{}.yaml", backends.len()));
     let body = json!({
@@ -121,24 +151,7 @@ async fn mux(backends: Vec<Value>, page_size: usize) -> Result<Mux> {
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
-    let (ready_tx, ready) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let (mut url_tx, mut ready_tx) = (Some(url_tx), Some(ready_tx));
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(url) = line.split("serving MCP at ").nth(1)
-                && let Some(tx) = url_tx.take()
-            {
-                let _ = tx.send(url.trim().to_string());
-            }
-            if line.contains(" ready: ")
-                && let Some(tx) = ready_tx.take()
-            {
-                let _ = tx.send(Instant::now());
-            }
-        }
-    });
+    let (url_rx, ready) = watch(&mut child, " ready: ");
     let url = tokio::time::timeout(Duration::from_secs(30), url_rx).await??;
     Ok(Mux { child, url, ready })
 }
@@ -179,18 +192,7 @@ async fn mcp_proxy(binary: &std::path::Path, backends: &[Value]) -> Result<Mux> 
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let (ready_tx, ready) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let mut ready_tx = Some(ready_tx);
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("Proxy ready")
-                && let Some(tx) = ready_tx.take()
-            {
-                let _ = tx.send(Instant::now());
-            }
-        }
-    });
+    let (_, ready) = watch(&mut child, "Proxy ready");
     Ok(Mux {
         child,
         url: format!("http://127.0.0.1:{port}/"),

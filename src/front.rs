@@ -38,9 +38,11 @@ impl ServerHandler for FrontHandler {
     ) -> Result<ListToolsResult, ErrorData> {
         // A client that lists right after start sees the backends that come up
         // promptly; the rest arrive later with notifications/tools/list_changed.
-        self.hub.wait_settled(self.hub.settings.startup_grace).await;
-        let router = self.hub.router();
         let cursor = params.as_ref().and_then(|p| p.cursor.as_deref());
+        if cursor.is_none() {
+            self.hub.wait_settled(self.hub.startup_left()).await;
+        }
+        let router = self.hub.router();
         let (tools, next) = router.page(cursor, self.hub.settings.page_size)?;
         let mut result = ListToolsResult::with_all_items(tools.to_vec());
         result.next_cursor = next;

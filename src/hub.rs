@@ -28,6 +28,8 @@ use crate::router::{Router, Source};
 
 /// Bursts of catalog changes within this window reach clients as one notification.
 const DEBOUNCE: Duration = Duration::from_millis(50);
+/// How long one client may take to accept a list_changed notification.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a progress notification may wait for its call to be registered
 /// (a fast backend can report progress before the request handle returns).
 const PROGRESS_RACE: Duration = Duration::from_secs(1);
@@ -66,6 +68,7 @@ pub struct Hub {
     pub progress: ProgressRoutes,
     changed: Notify,
     status: watch::Sender<u64>,
+    started: Instant,
 }
 
 impl Hub {
@@ -86,6 +89,7 @@ impl Hub {
             progress: ProgressRoutes::default(),
             changed: Notify::new(),
             status: watch::channel(0).0,
+            started: Instant::now(),
         };
         hub.info.store(Arc::new(hub.server_info()));
         Arc::new(hub)
@@ -243,9 +247,21 @@ impl Hub {
         .await;
     }
 
-    /// The backend whose prefix `public` carries, for a helpful error when it is down.
-    fn backend_by_prefix(&self, public: &str) -> Option<&Arc<Backend>> {
-        self.backends.iter().find(|b| b.owns(public))
+    /// The disconnected backend `public` belongs to (by its prefix, or by its
+    /// last catalog for an unprefixed one), for an error that names it.
+    fn down_backend_for(&self, public: &str) -> Option<&Arc<Backend>> {
+        self.backends.iter().filter(|b| b.peer().is_none()).find(|b| {
+            b.owns(public)
+                || b.tools()
+                    .iter()
+                    .any(|t| crate::names::public_name(&b.prefix, &t.name).0 == public)
+        })
+    }
+
+    /// What is left of the start-up window in which tools/list and calls wait
+    /// for backends still making their first attempt.
+    pub fn startup_left(&self) -> Duration {
+        self.settings.startup_grace.saturating_sub(self.started.elapsed())
     }
 
     /// tools/call: route by public name and forward to the backend.
@@ -258,13 +274,11 @@ impl Hub {
         // attempt: it gets the grace tools/list gets (and only for that backend).
         let targets = |b: &Backend| b.prefix.is_empty() || b.owns(&params.name);
         if self.router().route(&params.name).is_none() && self.backends.iter().any(|b| targets(b) && !b.settled()) {
-            self.wait_settled_where(self.settings.startup_grace, targets).await;
+            self.wait_settled_where(self.startup_left(), targets).await;
         }
         let router = self.router();
         let Some(route) = router.route(&params.name) else {
-            if let Some(b) = self.backend_by_prefix(&params.name)
-                && b.peer().is_none()
-            {
+            if let Some(b) = self.down_backend_for(&params.name) {
                 return Ok(failure(format!(
                     "backend {:?} is not available ({}); its tools will return when it reconnects",
                     b.name,
@@ -295,7 +309,10 @@ impl Hub {
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         let handle = match peer.send_request_with_option(request, options).await {
             Ok(h) => h,
-            Err(e) => return Ok(failure(backend_error(b, &e))),
+            Err(e) => {
+                b.request_reconnect();
+                return Ok(failure(backend_error(b, &e)));
+            }
         };
         let _route = self.progress.register(
             route.backend,
@@ -303,19 +320,30 @@ impl Hub {
             ctx.meta.get_progress_token().map(|t| (ctx.peer.clone(), t)),
         );
         let id = handle.id.clone();
+        let mut response = Box::pin(handle.await_response());
         tokio::select! {
-            result = handle.await_response() => match result {
+            result = &mut response => match result {
                 Ok(ServerResult::CallToolResult(r)) => Ok(CallToolResponse::Complete(r)),
                 Ok(ServerResult::InputRequiredResult(r)) => Ok(CallToolResponse::InputRequired(r)),
                 Ok(ServerResult::CreateTaskResult(r)) => Ok(CallToolResponse::Task(r)),
                 Ok(ServerResult::EmptyResult(_)) => Ok(CallToolResponse::Complete(CallToolResult::success(Vec::new()))),
                 Ok(_) => Ok(failure(format!("backend {:?} answered tools/call with something other than a tool result", b.name))),
                 Err(ServiceError::McpError(e)) => Err(e),
-                Err(e) => Ok(failure(backend_error(b, &e))),
+                Err(e) => {
+                    if matches!(e, ServiceError::TransportSend(_) | ServiceError::TransportClosed) {
+                        b.request_reconnect();
+                    }
+                    Ok(failure(backend_error(b, &e)))
+                }
             },
             () = ctx.ct.cancelled() => {
                 let reason = Some("cancelled by the client".to_string());
                 let _ = peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
+                // Let the backend's answer (or its timeout) arrive unobserved:
+                // rmcp releases the request's progress watcher only then.
+                tokio::spawn(async move {
+                    let _ = response.await;
+                });
                 Err(ErrorData::internal_error("cancelled by the client", None))
             }
         }
@@ -401,26 +429,34 @@ impl Fronts {
         self.len() == 0
     }
 
+    /// Tells every client, all at once; a client that cannot take the
+    /// notification within `NOTIFY_TIMEOUT` is skipped this time (and dropped
+    /// when its connection is gone).
     async fn tools_changed(&self) {
         let peers: Vec<Peer<RoleServer>> = self.legacy.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut gone = false;
-        for p in &peers {
-            if p.is_transport_closed() || p.notify_tool_list_changed().await.is_err() {
-                gone = true;
-            }
-        }
-        if gone {
-            self.legacy
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|p| !p.is_transport_closed());
-        }
         let sinks: Vec<(u64, SubscriptionSink)> = self.sinks.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut sends = tokio::task::JoinSet::new();
+        for p in peers.into_iter().filter(|p| !p.is_transport_closed()) {
+            sends.spawn(async move {
+                let _ = tokio::time::timeout(NOTIFY_TIMEOUT, p.notify_tool_list_changed()).await;
+                None
+            });
+        }
         for (id, s) in sinks {
-            if s.notify_tool_list_changed().await.is_err() {
-                self.remove_sink(id);
+            sends.spawn(async move {
+                let sent = tokio::time::timeout(NOTIFY_TIMEOUT, s.notify_tool_list_changed()).await;
+                matches!(sent, Ok(Err(_))).then_some(id)
+            });
+        }
+        while let Some(done) = sends.join_next().await {
+            if let Ok(Some(closed)) = done {
+                self.remove_sink(closed);
             }
         }
+        self.legacy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| !p.is_transport_closed());
     }
 }
 

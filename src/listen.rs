@@ -41,11 +41,16 @@ pub async fn bind(address: &str) -> anyhow::Result<TcpListener> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
     let local = listener.local_addr()?;
-    if !local.ip().is_loopback() {
+    if local.ip().is_unspecified() {
+        tracing::warn!(
+            "listening on {local}, every interface: only requests whose Host header names localhost, \
+             127.0.0.1 or ::1 are answered (DNS-rebinding protection), and mcpmux does not authenticate \
+             clients yet; bind a specific address to serve other machines"
+        );
+    } else if !local.ip().is_loopback() {
         tracing::warn!(
             "listening on {local}, which is not a loopback address: mcpmux does not authenticate clients yet, \
-             so anyone who can reach it can use every backend's credentials (requests must name a loopback \
-             host or the bound address in their Host header)"
+             so anyone who can reach it can use every backend's credentials"
         );
     }
     Ok(listener)

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
-        .with_writer(std::io::stderr)
+        .with_writer(mcpmux::redact::Stderr)
         .init();
     let explicit = cli.config.as_deref();
     let io = |r: std::io::Result<ExitCode>| {

@@ -1,6 +1,7 @@
 //! Keeps secrets out of logs and error messages: URLs are shown without
-//! their user info, query and fragment (where API keys like to hide), and
-//! command lines are shown as their program only.
+//! their user info, query and fragment (where API keys like to hide) —
+//! including in the log lines of the libraries mcpmux uses, through the
+//! [`Stderr`] log writer.
 
 use std::sync::LazyLock;
 
@@ -18,6 +19,43 @@ pub fn urls(text: &str) -> String {
         format!("{}://{host}{}", &c[1], &c[3])
     })
     .into_owned()
+}
+
+/// The log's destination: stderr, each line with its URLs redacted first.
+pub struct Stderr;
+
+/// One log line being written.
+pub struct Line(Vec<u8>);
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Stderr {
+    type Writer = Line;
+
+    fn make_writer(&'a self) -> Line {
+        Line(Vec::with_capacity(256))
+    }
+}
+
+impl std::io::Write for Line {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.0);
+        let redacted = if text.contains("://") {
+            urls(&text)
+        } else {
+            text.into_owned()
+        };
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), redacted.as_bytes());
+    }
 }
 
 #[cfg(test)]

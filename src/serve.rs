@@ -124,7 +124,8 @@ pub async fn list(mut config: Config, json: bool, out: &mut dyn Write) -> anyhow
         return Err(no_backends());
     }
     install_crypto();
-    // One attempt each: a listing should not wait out a retry schedule.
+    // One attempt each: a listing should not wait out a retry schedule. An
+    // attempt is a handshake and a first listing, each within attempt_timeout.
     config.connect_retry.enabled = false;
     let mut settings = Settings::from_config(&config);
     settings.retry.restart = false;
@@ -132,7 +133,7 @@ pub async fn list(mut config: Config, json: bool, out: &mut dyn Write) -> anyhow
     on_signals(shutdown.clone());
     let hub = Hub::new(&config, settings);
     let tasks = hub.start(&shutdown);
-    hub.wait_settled(config.connect_retry.attempt_timeout + Duration::from_secs(5))
+    hub.wait_settled(config.connect_retry.attempt_timeout * 2 + Duration::from_secs(5))
         .await;
     let router = hub.router();
     let code = write_listing(&hub, &router, json, out);

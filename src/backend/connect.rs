@@ -59,21 +59,28 @@ pub type Connection = RunningService<RoleClient, BackendClient>;
 pub struct ProcessGroup(libc::pid_t);
 
 impl ProcessGroup {
-    /// Ends every process of the group: SIGTERM now, SIGKILL after `grace`
-    /// for whatever is left. Closing a backend's stdin ends the backend
-    /// itself, but not what it spawned (`npx` children, `sh` jobs).
-    pub fn end(self, grace: std::time::Duration) {
-        let group = self.0;
-        let signal = move |sig| {
-            // SAFETY: killpg only sends a signal; ESRCH (the group is gone) is fine.
-            unsafe { libc::killpg(group, sig) }
-        };
-        if signal(libc::SIGTERM) == 0 {
-            tokio::spawn(async move {
-                tokio::time::sleep(grace).await;
-                signal(libc::SIGKILL);
-            });
+    /// Sends `sig` to every process of the group; false once the group is gone.
+    fn signal(self, sig: libc::c_int) -> bool {
+        // SAFETY: killpg only sends a signal (0: only checks the group exists).
+        unsafe { libc::killpg(self.0, sig) == 0 }
+    }
+
+    /// Ends every process of the group: SIGTERM, then SIGKILL for whatever is
+    /// left after `grace`. Awaited, so it completes even when mcpmux is
+    /// exiting. Closing a backend's stdin ends the backend itself, but not
+    /// what it spawned (`npx` children, `sh` jobs).
+    pub async fn end(self, grace: std::time::Duration) {
+        if !self.signal(libc::SIGTERM) {
+            return;
         }
+        let deadline = tokio::time::Instant::now() + grace;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            if !self.signal(0) {
+                return;
+            }
+        }
+        self.signal(libc::SIGKILL);
     }
 }
 
@@ -134,9 +141,22 @@ pub async fn command(
     if let Some(stderr) = stderr {
         let backend = name.to_string();
         tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::info!(target: "mcpmux::stderr", backend = %backend, "{line}");
+            // Byte lines, decoded leniently: a line that is not UTF-8 must not
+            // end the drain (a closed pipe would kill the backend on its next write).
+            let mut reader = BufReader::new(stderr);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line).await {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        let text = String::from_utf8_lossy(&line);
+                        let text = text.trim_end_matches(['\n', '\r']);
+                        tracing::info!(target: "mcpmux::stderr", backend = %backend, "{text}");
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
             }
         });
     }
@@ -144,7 +164,7 @@ pub async fn command(
         Ok(conn) => Ok((conn, group)),
         Err(e) => {
             if let Some(g) = group {
-                g.end(GROUP_GRACE);
+                g.end(GROUP_GRACE).await;
             }
             Err(e.into())
         }

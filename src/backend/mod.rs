@@ -75,6 +75,7 @@ pub struct Backend {
     status: ArcSwap<Status>,
     tools: ArcSwap<Vec<Tool>>,
     refresh: Notify,
+    reconnect: Notify,
     settled: AtomicBool,
     /// The backend answered discover with only handshake-era versions.
     needs_initialize: AtomicBool,
@@ -96,6 +97,7 @@ impl Backend {
             status: ArcSwap::from_pointee(Status::Connecting),
             tools: ArcSwap::from_pointee(Vec::new()),
             refresh: Notify::new(),
+            reconnect: Notify::new(),
             settled: AtomicBool::new(false),
             needs_initialize: AtomicBool::new(false),
         }
@@ -113,7 +115,8 @@ impl Backend {
         }
     }
 
-    /// The backend's tools under their own names, as last listed.
+    /// The backend's tools under their own names, as last listed (kept while
+    /// it is down; the router serves only connected backends).
     pub fn tools(&self) -> Arc<Vec<Tool>> {
         self.tools.load_full()
     }
@@ -129,6 +132,15 @@ impl Backend {
     /// Ask the supervisor to list this backend's tools again.
     pub fn request_refresh(&self) {
         self.refresh.notify_one();
+    }
+
+    /// Ask the supervisor for a fresh connection because a request failed at
+    /// the transport (HTTP backends only: a command backend that dies ends its
+    /// connection by itself).
+    pub fn request_reconnect(&self) {
+        if matches!(self.spec, config::Backend::Http(_)) {
+            self.reconnect.notify_one();
+        }
     }
 
     /// Whether the first connection attempt has finished, either way.
@@ -191,11 +203,19 @@ pub async fn supervise(hub: Arc<Hub>, index: usize, policy: RetryPolicy, shutdow
                 ever_connected = true;
                 let started = Instant::now();
                 let ended = run_connected(&hub, &b, conn, &policy, &shutdown).await;
-                if let Some(g) = group {
-                    g.end(connect::GROUP_GRACE);
-                }
-                b.tools.store(Arc::new(Vec::new()));
+                // Down first, so its calls fail at once and its tools leave the
+                // list; the last catalog is kept to name the backend in errors.
+                b.set_status(
+                    &hub,
+                    Status::Down {
+                        error: ended.clone(),
+                        retry_at: None,
+                    },
+                );
                 hub.rebuild();
+                if let Some(g) = group {
+                    g.end(connect::GROUP_GRACE).await;
+                }
                 if shutdown.is_cancelled() {
                     break;
                 }
@@ -305,11 +325,25 @@ async fn run_connected(
         .unwrap_or(false);
     let cancel = conn.cancellation_token();
     let mut waiting = tokio::spawn(conn.waiting());
-
-    if lists_tools && let Err(e) = refresh(hub, b, &peer, policy.attempt_timeout).await {
+    // A reconnect asked for while the previous connection was failing is stale.
+    let _ = tokio::time::timeout(Duration::ZERO, b.reconnect.notified()).await;
+    // Closing the transport ends a child gracefully: stdin closed, SIGTERM, then SIGKILL.
+    let close = |mut waiting: tokio::task::JoinHandle<_>| {
         cancel.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(10), waiting).await;
-        return e;
+        async move {
+            let _ = tokio::time::timeout(Duration::from_secs(10), &mut waiting).await;
+        }
+    };
+
+    if lists_tools {
+        let first = tokio::select! {
+            r = refresh(hub, b, &peer, policy.attempt_timeout) => r,
+            () = shutdown.cancelled() => Err("mcpmux is shutting down".to_string()),
+        };
+        if let Err(e) = first {
+            close(waiting).await;
+            return e;
+        }
     }
     let server = info.as_ref().and_then(|i| i.server_info.as_ref());
     tracing::info!(
@@ -340,14 +374,21 @@ async fn run_connected(
                 Err(e) => format!("the connection task failed: {e}"),
             },
             () = b.refresh.notified(), if lists_tools => {
-                if let Err(e) = refresh(hub, b, &peer, b.timeout).await {
-                    tracing::warn!(backend = %b.name, "{e}; keeping the previous catalog");
+                tokio::select! {
+                    r = refresh(hub, b, &peer, b.timeout) => if let Err(e) = r {
+                        tracing::warn!(backend = %b.name, "{e}; keeping the previous catalog");
+                    },
+                    () = shutdown.cancelled() => {}
                 }
             }
+            // An HTTP backend's session survives failed requests; a request
+            // that failed at the transport asks for a fresh connection.
+            () = b.reconnect.notified() => {
+                close(waiting).await;
+                break "a request to it failed at the transport".to_string();
+            }
             () = shutdown.cancelled() => {
-                cancel.cancel();
-                // Closing the transport ends a child gracefully: stdin closed, SIGTERM, then SIGKILL.
-                let _ = tokio::time::timeout(Duration::from_secs(10), &mut waiting).await;
+                close(waiting).await;
                 break "mcpmux is shutting down".to_string();
             }
         }
@@ -404,6 +445,8 @@ async fn listen_changes(peer: Peer<RoleClient>, b: Arc<Backend>) {
     while !peer.is_transport_closed() {
         match peer.listen(filter.clone()).await {
             Ok(mut sub) => {
+                // Changes made before this stream was (re)opened were not heard: list again.
+                b.request_refresh();
                 while let Ok(Some(n)) = sub.next().await {
                     if matches!(n, ServerNotification::ToolListChangedNotification(_)) {
                         b.request_refresh();

@@ -189,7 +189,9 @@ fn relabel_override(d: &mut Diagnostic, from_file: usize, overrides: &Overrides)
             .and_then(|i| i.checked_sub(from_file))
             .and_then(|i| overrides.backends.get(i))
         {
-            d.file = format!("--backend {arg}");
+            // The name only: the rest may carry a URL with a key, or a command's secrets.
+            let name = arg.split_once('=').map_or(arg.as_str(), |(n, _)| n);
+            d.file = format!("--backend {name}=…");
             d.pointer = format!("/{inner}");
             (d.line, d.column) = (0, 0);
         }

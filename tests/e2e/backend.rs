@@ -62,7 +62,7 @@ fn text(s: impl Into<String>) -> Result<CallToolResponse, ErrorData> {
 }
 
 const FIXED: &[&str] = &[
-    "echo", "progress", "sleep", "meta", "env", "pid", "client", "add_tool", "fail",
+    "echo", "progress", "sleep", "meta", "env", "pid", "client", "add_tool", "fail", "stderr",
 ];
 
 impl Backend {
@@ -189,6 +189,11 @@ impl ServerHandler for Backend {
             "env" => text(std::env::var(arg("name").as_str().unwrap_or("")).unwrap_or_else(|_| "<unset>".into())),
             "pid" => text(std::process::id().to_string()),
             "client" => text(serde_json::to_string(&ctx.client_info()).unwrap()),
+            "stderr" => {
+                // eprintln! panics if stderr is gone: the call then fails.
+                eprintln!("{}", arg("text").as_str().unwrap_or(""));
+                text("written")
+            }
             "fail" => Err(ErrorData::invalid_params(
                 format!("{} failed on purpose", self.opts.name),
                 None,
@@ -240,7 +245,7 @@ pub fn run() {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         if flag("--http") {
-            serve_http(backend).await;
+            serve_http(backend, value("--port").and_then(|p| p.parse().ok()).unwrap_or(0)).await;
         } else {
             let service = backend.serve(rmcp::transport::stdio()).await.expect("stdio handshake");
             let _ = service.waiting().await;
@@ -249,7 +254,7 @@ pub fn run() {
     std::process::exit(0);
 }
 
-async fn serve_http(backend: Backend) {
+async fn serve_http(backend: Backend, port: u16) {
     use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
     use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
     let service = StreamableHttpService::new(
@@ -257,7 +262,7 @@ async fn serve_http(backend: Backend) {
         Arc::new(LocalSessionManager::default()),
         StreamableHttpServerConfig::default(),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     println!("LISTENING {}", listener.local_addr().unwrap().port());
     std::io::stdout().flush().unwrap();
     loop {

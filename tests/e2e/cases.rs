@@ -323,6 +323,8 @@ pub fn more() -> Vec<Trial> {
         trial("list_prints_the_catalog_and_fails_on_a_broken_backend", list_command),
         trial("ad_hoc_backends_need_no_config_file", ad_hoc),
         trial("a_stdio_client_closing_stdin_ends_mcpmux_and_its_backends", stdio_eof),
+        trial("backend_stderr_that_is_not_utf8_keeps_flowing", stderr_not_utf8),
+        trial("secrets_never_reach_the_log_or_list", secrets_stay_out),
         trial("python_sdk_client_stdio_legacy", || {
             python_client(Front::Stdio, "legacy")
         }),
@@ -623,11 +625,17 @@ fn dead_http_backend() -> Result {
     block_on(async {
         let s = Scratch::new("deadhttp");
         let web = HttpServer::test_backend(&s, "web", &[]).await?;
+        let port = web
+            .url
+            .trim_start_matches("http://127.0.0.1:")
+            .trim_end_matches("/mcp")
+            .to_string();
         let (mux, client) = http_session(&s, vec![web.entry("web"), s.backend("local", &[])]).await?;
         with_log(
             async {
                 assert_eq!(call_text(&client, "web__echo", json!({"text": "1"})).await?, "web: 1");
                 drop(web);
+                // The call fails at once, naming the backend; the others serve on.
                 let r = tokio::time::timeout(LONG, call(&client, "web__echo", json!({"text": "2"}))).await??;
                 assert_eq!(r.is_error, Some(true));
                 assert!(text_of(&r).contains("\"web\""), "{}", text_of(&r));
@@ -635,6 +643,25 @@ fn dead_http_backend() -> Result {
                     call_text(&client, "local__echo", json!({"text": "3"})).await?,
                     "local: 3"
                 );
+                // The failure made mcpmux reconnect: the tools leave until the backend is back.
+                eventually("web's tools to leave the list", LONG, || async {
+                    !tool_names(&client)
+                        .await
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|n| n.starts_with("web__"))
+                })
+                .await?;
+                let _again = HttpServer::test_backend(&s, "web", &["--port", &port]).await?;
+                eventually("web's tools to come back", LONG, || async {
+                    tool_names(&client)
+                        .await
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|n| n == "web__echo")
+                })
+                .await?;
+                assert_eq!(call_text(&client, "web__echo", json!({"text": "4"})).await?, "web: 4");
                 Ok(())
             }
             .await,
@@ -715,7 +742,7 @@ fn ad_hoc() -> Result {
         assert_eq!(bad.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&bad.stderr);
         assert!(
-            stderr.contains("--backend Bad=x: /name: \"Bad\" must be lowercase"),
+            stderr.contains("--backend Bad=…: /name: \"Bad\" must be lowercase"),
             "{stderr}"
         );
         Ok(())
@@ -771,7 +798,7 @@ fn python_client(front: Front, mode: &'static str) -> Result {
             .iter()
             .filter_map(|t| t.as_str())
             .collect();
-        assert_eq!(tools.len(), 9 + 4 + 13, "{tools:?}");
+        assert_eq!(tools.len(), 10 + 4 + 13, "{tools:?}");
         assert!(tools.contains(&"everything__get-sum") && tools.contains(&"alpha__t003"));
         assert!(seen["pages"].as_u64().unwrap_or(0) >= 6, "pages of 5: {seen}");
         assert_eq!(seen["echo"], "alpha: from python");
@@ -801,5 +828,85 @@ fn stdio_eof() -> Result {
         let status = tokio::time::timeout(LONG, child.wait()).await??;
         assert_eq!(status.code(), Some(0));
         eventually("the backend to be gone", LONG, || async { !process_alive(backend_pid) }).await
+    })
+}
+
+/// A line of stderr that is not UTF-8 is logged (lossily) and the drain goes on.
+fn stderr_not_utf8() -> Result {
+    block_on(async {
+        let s = Scratch::new("stderr");
+        let exe = std::env::current_exe()?.display().to_string();
+        let script = format!("printf 'bad \\377\\376 bytes\\n' >&2; exec {exe} --name noisy");
+        let noisy = json!({
+            "name": "noisy",
+            "transport": "command",
+            "command": ["sh", "-c", script],
+            "env": { "MCPMUX_TEST_BACKEND": "1" },
+        });
+        let (mux, client) = http_session(&s, vec![noisy]).await?;
+        with_log(
+            async {
+                for i in 0..3 {
+                    let line = format!("still logging {i}");
+                    assert_eq!(
+                        call_text(&client, "noisy__stderr", json!({ "text": line })).await?,
+                        "written"
+                    );
+                }
+                eventually("the later lines in the log", LONG, || async {
+                    mux.log.text().contains("still logging 2")
+                })
+                .await?;
+                let log = mux.log.text();
+                assert!(
+                    log.contains("bad \u{fffd}\u{fffd} bytes") && log.contains("backend=noisy"),
+                    "{log}"
+                );
+                Ok(())
+            }
+            .await,
+            &mux,
+        )
+    })
+}
+
+/// Credentials in env, in a bearer token and in an endpoint's query string
+/// never show in mcpmux's output or log, even at the most verbose level.
+fn secrets_stay_out() -> Result {
+    block_on(async {
+        let s = Scratch::new("secrets");
+        let web = HttpServer::test_backend(&s, "web", &[]).await?;
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut local = s.backend("local", &[]);
+        local["env"]["API_TOKEN"] = json!("s3cret-env-value");
+        let mut bearer = web.entry("bearer");
+        bearer["auth"] = json!({ "type": "bearer", "token": "s3cret-bearer-value" });
+        let keyed = json!({
+            "name": "keyed",
+            "transport": "http",
+            "endpoint": format!("http://127.0.0.1:{closed}/mcp?api_key=s3cret-query-value"),
+        });
+        let config =
+            s.config(&json!({ "connect_retry": { "attempt_timeout": "5s" }, "backends": [local, bearer, keyed] }));
+        for level in ["info", "debug,rmcp=debug"] {
+            for json_flag in [false, true] {
+                let mut cmd = mcpmux();
+                cmd.env("MCPMUX_LOG", level).args(["list", "-c"]).arg(&config);
+                if json_flag {
+                    cmd.arg("--json");
+                }
+                let out = cmd.output().await?;
+                let all = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(all.contains("local__echo") && all.contains("bearer__echo"), "{all}");
+                for secret in ["s3cret-env-value", "s3cret-bearer-value", "s3cret-query-value"] {
+                    assert!(!all.contains(secret), "{secret} leaked at log level {level}:\n{all}");
+                }
+            }
+        }
+        Ok(())
     })
 }
