@@ -8,7 +8,7 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::Error;
-use crate::model::{discriminator, snake, variant_tag};
+use crate::model::{discriminator, snake, tagged_variants};
 use crate::schema::{Additional, JsonType, Node, Schema, XType};
 
 pub struct ValidateEmitter<'a> {
@@ -223,13 +223,7 @@ impl<'a> ValidateEmitter<'a> {
         let mut values = Vec::new();
         let mut arms = Vec::new();
         let mut key_lists = Vec::new();
-        for v in &node.one_of {
-            let r = v
-                .reference
-                .as_ref()
-                .ok_or_else(|| Error::at(&v.at, "each oneOf variant must be a $ref to an object definition"))?;
-            let target = &self.schema.defs[r];
-            let value = variant_tag(target, &tag).unwrap_or_default();
+        for (r, target, value) in tagged_variants(self.schema, node, &tag)? {
             let f = def_fn(r);
             arms.push(quote!(::std::option::Option::Some(#value) => #f(v, p, e),));
             let keys: Vec<&str> = target

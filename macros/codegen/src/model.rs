@@ -318,16 +318,10 @@ impl Builder<'_> {
             },
         )?;
         let mut variants = Vec::new();
-        for v in &node.one_of {
-            let r = v
-                .reference
-                .as_ref()
-                .ok_or_else(|| Error::at(&v.at, "each oneOf variant must be a $ref to an object definition"))?;
-            let target = &self.schema.defs[r];
+        for (r, target, tag_value) in tagged_variants(self.schema, node, &tag)? {
             let payload = target.x_rust_name.clone().unwrap_or_else(|| pascal(r));
             self.define_struct(&payload, target, Some(&tag))?;
-            self.def_names.insert(r.clone(), Ty::Named(payload.clone()));
-            let tag_value = variant_tag(target, &tag).unwrap_or_default();
+            self.def_names.insert(r.to_string(), Ty::Named(payload.clone()));
             let keys = target
                 .properties
                 .iter()
@@ -337,7 +331,7 @@ impl Builder<'_> {
             variants.push(Variant {
                 tag_value,
                 payload,
-                def: r.clone(),
+                def: r.to_string(),
                 keys,
             });
         }
@@ -353,8 +347,27 @@ impl Builder<'_> {
     }
 }
 
+/// The variants of a tagged oneOf: each one's `$defs` name, definition and tag value.
+pub fn tagged_variants<'a>(
+    schema: &'a Schema,
+    node: &'a Node,
+    tag: &str,
+) -> Result<Vec<(&'a str, &'a Node, String)>, Error> {
+    node.one_of
+        .iter()
+        .map(|v| {
+            let r = v
+                .reference
+                .as_deref()
+                .ok_or_else(|| Error::at(&v.at, "each oneOf variant must be a $ref to an object definition"))?;
+            let target = &schema.defs[r];
+            Ok((r, target, variant_tag(target, tag).unwrap_or_default()))
+        })
+        .collect()
+}
+
 /// The const value of `tag` in a oneOf variant.
-pub fn variant_tag(target: &Node, tag: &str) -> Option<String> {
+fn variant_tag(target: &Node, tag: &str) -> Option<String> {
     target
         .properties
         .iter()
