@@ -441,13 +441,13 @@ async fn run(quick: bool) -> Result {
     drop(pipe);
 
     // 2. tools/list of 20 backends x 100 tools, answered from the snapshot.
-    let backends: Vec<Value> = (0..20).map(|i| stdio_backend(&format!("b{i:02}"), 91)).collect();
+    let backends: Vec<Value> = (0..20).map(|i| stdio_backend(&format!("b{i:02}"), 90)).collect(); // 10 fixed tools + 90
     let mut m = mux(backends, 5000).await?;
     tokio::time::timeout(Duration::from_secs(60), &mut m.ready).await??;
     let client = connect(&m.url).await?;
     // The same 2000 tools from one backend, directly.
     let mut big = tokio::process::Command::new(exe());
-    big.args(["--name", "big", "--http", "--tools", "1991"])
+    big.args(["--name", "big", "--http", "--tools", "1990"])
         .env("MCPMUX_TEST_BACKEND", "1")
         .stdout(Stdio::piped())
         .kill_on_drop(true);

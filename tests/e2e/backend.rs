@@ -245,7 +245,8 @@ pub fn run() {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         if flag("--http") {
-            serve_http(backend, value("--port").and_then(|p| p.parse().ok()).unwrap_or(0)).await;
+            let port = value("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
+            serve_http(backend, port, value("--require-header")).await;
         } else {
             let service = backend.serve(rmcp::transport::stdio()).await.expect("stdio handshake");
             let _ = service.waiting().await;
@@ -254,7 +255,9 @@ pub fn run() {
     std::process::exit(0);
 }
 
-async fn serve_http(backend: Backend, port: u16) {
+/// Serves streamable HTTP; with `required` (`NAME=VALUE`), a request without
+/// that header gets 401 Unauthorized, as from an API that checks a credential.
+async fn serve_http(backend: Backend, port: u16, required: Option<String>) {
     use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
     use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
     let service = StreamableHttpService::new(
@@ -268,10 +271,23 @@ async fn serve_http(backend: Backend, port: u16) {
     loop {
         let (stream, _) = listener.accept().await.unwrap();
         let service = service.clone();
+        let required = required.clone();
         tokio::spawn(async move {
-            let handler = hyper::service::service_fn(move |req| {
+            let handler = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 let service = service.clone();
-                async move { Ok::<_, std::convert::Infallible>(service.handle(req).await) }
+                let required = required.clone();
+                async move {
+                    if let Some((name, value)) = required.as_deref().and_then(|r| r.split_once('='))
+                        && req.headers().get(name).and_then(|v| v.to_str().ok()) != Some(value)
+                    {
+                        let mut denied = http::Response::new(http_body_util::BodyExt::boxed(
+                            http_body_util::Full::new(bytes::Bytes::from_static(b"missing or wrong credential")),
+                        ));
+                        *denied.status_mut() = http::StatusCode::UNAUTHORIZED;
+                        return Ok::<_, std::convert::Infallible>(denied);
+                    }
+                    Ok(service.handle(req).await)
+                }
             });
             let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), handler)

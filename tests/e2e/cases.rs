@@ -325,6 +325,7 @@ pub fn more() -> Vec<Trial> {
         trial("a_stdio_client_closing_stdin_ends_mcpmux_and_its_backends", stdio_eof),
         trial("backend_stderr_that_is_not_utf8_keeps_flowing", stderr_not_utf8),
         trial("secrets_never_reach_the_log_or_list", secrets_stay_out),
+        trial("http_backends_receive_their_credentials", http_credentials),
         trial("python_sdk_client_stdio_legacy", || {
             python_client(Front::Stdio, "legacy")
         }),
@@ -907,6 +908,49 @@ fn secrets_stay_out() -> Result {
                 }
             }
         }
+        Ok(())
+    })
+}
+
+/// Bearer and custom-header credentials reach HTTP backends that check them;
+/// a wrong one leaves only that backend down, with the 401 in its status.
+fn http_credentials() -> Result {
+    block_on(async {
+        let s = Scratch::new("creds");
+        let api = HttpServer::test_backend(&s, "api", &["--require-header", "authorization=Bearer tok-1"]).await?;
+        let keyed = HttpServer::test_backend(&s, "keyed", &["--require-header", "x-api-key=key-2"]).await?;
+        let mut bearer = api.entry("bearer");
+        bearer["auth"] = json!({ "type": "bearer", "token": "tok-1" });
+        let mut header = keyed.entry("header");
+        header["auth"] = json!({ "type": "header", "header": "X-Api-Key", "value": "key-2" });
+        let mut wrong = api.entry("wrong");
+        wrong["auth"] = json!({ "type": "bearer", "token": "not-the-token" });
+        let config = s.config(&json!({ "backends": [bearer, header, wrong] }));
+        let out = mcpmux().args(["list", "--json", "-c"]).arg(&config).output().await?;
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let names: Vec<&str> = report["tools"]
+            .as_array()
+            .ok_or("tools")?
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&"bearer__echo") && names.contains(&"header__echo"),
+            "{report}"
+        );
+        assert!(!names.iter().any(|n| n.starts_with("wrong__")));
+        let wrong = report["backends"]
+            .as_array()
+            .ok_or("backends")?
+            .iter()
+            .find(|b| b["name"] == "wrong")
+            .ok_or("wrong")?;
+        assert!(wrong["status"].as_str().unwrap_or("").contains("401"), "{wrong}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a backend that cannot authenticate fails list"
+        );
         Ok(())
     })
 }
