@@ -273,10 +273,11 @@ impl Hub {
         // A call right after start may target a backend still making its first
         // attempt: it gets the grace tools/list gets (and only for that backend).
         let targets = |b: &Backend| b.prefix.is_empty() || b.owns(&params.name);
-        if self.router().route(&params.name).is_none() && self.backends.iter().any(|b| targets(b) && !b.settled()) {
+        let mut router = self.router();
+        if router.route(&params.name).is_none() && self.backends.iter().any(|b| targets(b) && !b.settled()) {
             self.wait_settled_where(self.startup_left(), targets).await;
+            router = self.router();
         }
-        let router = self.router();
         let Some(route) = router.route(&params.name) else {
             if let Some(b) = self.down_backend_for(&params.name) {
                 return Ok(failure(format!(
@@ -418,15 +419,6 @@ impl Fronts {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|(i, _)| *i != id);
-    }
-
-    /// How many clients would hear about a change now.
-    pub fn len(&self) -> usize {
-        self.legacy.lock().map_or(0, |l| l.len()) + self.sinks.lock().map_or(0, |s| s.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Tells every client, all at once; a client that cannot take the

@@ -1,9 +1,10 @@
 //! One configured backend and the task that keeps it connected: connect
 //! (child process or HTTP), read its whole catalog, re-read it on
-//! list_changed and after every reconnect, and when the connection ends
-//! restart it with exponential backoff — reset only after sustained uptime, so
-//! a crash-looping backend is held at the longest delay — while the other
-//! backends never notice.
+//! list_changed and after every reconnect, and when the connection ends (a
+//! child exits, or a request to an HTTP backend fails at the transport) end
+//! its process group and restart it with exponential backoff — reset only
+//! after sustained uptime, so a crash-looping backend is held at the longest
+//! delay — while the other backends never notice.
 
 mod client;
 mod connect;
@@ -21,7 +22,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use client::{BackendClient, implementation};
-pub use connect::{ConnectError, INHERITED_ENV, child_env};
+pub use connect::ConnectError;
 
 use crate::config;
 use crate::hub::Hub;

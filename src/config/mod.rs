@@ -1,6 +1,8 @@
 //! Configuration: the types generated from the JSON Schema (`types`), the
 //! runtime they call (`support`), and loading a file into them (`load`, with
-//! `${VAR}` expansion in `env` and source positions in `locate`).
+//! `${VAR}` expansion in `env`, source positions in `locate`, and the one
+//! cross-backend rule the schema cannot state). The only hand-written code on
+//! a generated type is `Backend::effective_prefix`, a derived value.
 
 mod env;
 pub mod load;
