@@ -62,14 +62,33 @@ impl schemars::JsonSchema for Secret {
 pub mod duration {
     use std::time::Duration;
 
-    /// Parses duration text; the schema's pattern admits exactly what this accepts.
-    pub fn parse(text: &str) -> Result<Duration, String> {
+    /// Why duration text could not be read.
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    #[non_exhaustive]
+    pub enum DurationError {
+        #[error("empty duration")]
+        Empty,
+        #[error("unknown unit {unit:?} in duration {text:?}")]
+        UnknownUnit { unit: String, text: String },
+        #[error("malformed number in duration {text:?}")]
+        Malformed { text: String },
+        /// Larger than `std::time::Duration` holds (some 584 billion years).
+        #[error("duration {text:?} is too large")]
+        TooLarge { text: String },
+    }
+
+    /// Parses duration text; the schema's pattern admits exactly what this
+    /// accepts, short of values too large to hold. All arithmetic is checked:
+    /// no text makes this panic.
+    pub fn parse(text: &str) -> Result<Duration, DurationError> {
         if text == "0" {
             return Ok(Duration::ZERO);
         }
         if text.is_empty() {
-            return Err("empty duration".into());
+            return Err(DurationError::Empty);
         }
+        let too_large = || DurationError::TooLarge { text: text.into() };
+        let malformed = || DurationError::Malformed { text: text.into() };
         let mut rest = text;
         let mut total: u128 = 0;
         while !rest.is_empty() {
@@ -88,23 +107,30 @@ pub mod duration {
                 "s" => 1_000_000_000,
                 "m" => 60_000_000_000,
                 "h" => 3_600_000_000_000,
-                _ => return Err(format!("unknown unit {unit:?} in duration {text:?}")),
+                _ => {
+                    return Err(DurationError::UnknownUnit {
+                        unit: unit.into(),
+                        text: text.into(),
+                    });
+                }
             };
             let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
-            if whole.is_empty() || (num.contains('.') && frac.is_empty()) {
-                return Err(format!("malformed number in duration {text:?}"));
+            if whole.is_empty() || (num.contains('.') && frac.is_empty()) || frac.contains('.') {
+                return Err(malformed());
             }
-            let whole: u128 = whole.parse().map_err(|_| format!("number too large in {text:?}"))?;
-            let mut value = whole.checked_mul(nanos_per).ok_or("duration too large")?;
+            // Only digits are left, so a failed parse means too many of them.
+            let whole: u128 = whole.parse().map_err(|_| too_large())?;
+            let mut value = whole.checked_mul(nanos_per).ok_or_else(too_large)?;
             let mut scale = nanos_per;
             for d in frac.chars() {
                 scale /= 10;
-                value += u128::from(d.to_digit(10).ok_or("malformed fraction")?) * scale;
+                let digit = u128::from(d.to_digit(10).ok_or_else(malformed)?);
+                value = value.checked_add(digit * scale).ok_or_else(too_large)?;
             }
-            total = total.checked_add(value).ok_or("duration too large")?;
+            total = total.checked_add(value).ok_or_else(too_large)?;
             rest = tail;
         }
-        let secs = u64::try_from(total / 1_000_000_000).map_err(|_| "duration too large")?;
+        let secs = u64::try_from(total / 1_000_000_000).map_err(|_| too_large())?;
         Ok(Duration::new(secs, (total % 1_000_000_000) as u32))
     }
 
@@ -515,8 +541,10 @@ impl Errors {
         }
     }
 
-    pub fn pattern(&mut self, s: &str, p: &Path, re: &Regex, message: &str, show: bool) {
-        if !re.is_match(s) {
+    /// Checks `s` against `re`; returns whether it matches.
+    pub fn pattern(&mut self, s: &str, p: &Path, re: &Regex, message: &str, show: bool) -> bool {
+        let ok = re.is_match(s);
+        if !ok {
             self.push(
                 p.pointer(),
                 "pattern",
@@ -525,6 +553,28 @@ impl Errors {
                 None,
             );
         }
+        ok
+    }
+
+    /// Reads duration text (already of the right shape): it must fit, and
+    /// stay within `max` (the bound and its text as the schema writes it, the
+    /// `x-max-duration` annotation), so no timer or deadline computed from a
+    /// valid configuration can overflow.
+    pub fn duration(&mut self, s: &str, p: &Path, max: Option<(std::time::Duration, &str)>) {
+        let over = |max: &str| {
+            (
+                "x-max-duration",
+                format!("{s:?} is longer than the maximum, {max}"),
+                Some(format!("use {max} or less")),
+            )
+        };
+        let (keyword, message, hint) = match (duration::parse(s), max) {
+            (Ok(d), Some((limit, text))) if d > limit => over(text),
+            (Ok(_), _) => return,
+            (Err(duration::DurationError::TooLarge { .. }), Some((_, text))) => over(text),
+            (Err(e), _) => ("x-type", e.to_string(), None),
+        };
+        self.push(p.pointer(), keyword, Target::Value, message, hint);
     }
 
     /// Checks an absolute URI; returns whether it is one.
@@ -643,6 +693,56 @@ mod tests {
         assert!(parse("5d").is_err());
         assert!(parse("").is_err());
         assert!(parse("1.h").is_err());
+    }
+
+    #[test]
+    fn durations_too_large_are_errors_not_panics() {
+        use super::duration::DurationError;
+        let too_large = |t: &str| Err(DurationError::TooLarge { text: t.into() });
+        // 4e15 hours still fits a Duration (it is what overflowed `* 2` downstream).
+        assert_eq!(
+            parse("4000000000000000h"),
+            Ok(Duration::from_secs(4_000_000_000_000_000 * 3600))
+        );
+        for t in [
+            "5200000000000000h".to_string(),
+            "99999999999999999999999999999999999999999h".to_string(),
+            format!("{}h", u128::MAX / 3_600_000_000_000),
+            format!("{}.9h", u128::MAX / 3_600_000_000_000),
+            format!("{}ns{}ns", u128::MAX, u128::MAX),
+            format!("{}s1s", u64::MAX),
+        ] {
+            assert_eq!(parse(&t), too_large(&t), "{t}");
+        }
+        assert_eq!(parse(&format!("{}s", u64::MAX)), Ok(Duration::from_secs(u64::MAX)));
+    }
+
+    #[test]
+    fn durations_beyond_the_maximum_are_located_errors() {
+        use super::{Errors, Path};
+        let max = Some((Duration::from_secs(168 * 3600), "168h"));
+        let mut p = Path::default();
+        p.key("timeout");
+        let mut e = Errors::default();
+        for ok in ["168h", "167h59m59.999999999s", "0", "1ms"] {
+            e.duration(ok, &p, max);
+        }
+        assert!(e.mark() == 0, "{:?}", e.into_vec());
+        let mut e = Errors::default();
+        e.duration("168h1ns", &p, max);
+        e.duration("4000000000000000h", &p, max);
+        e.duration("99999999999999999999999999999999999999999h", &p, max);
+        e.duration("99999999999999999999999999999999999999999h", &p, None);
+        let shown: Vec<String> = e.into_vec().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "/timeout: \"168h1ns\" is longer than the maximum, 168h (hint: use 168h or less)",
+                "/timeout: \"4000000000000000h\" is longer than the maximum, 168h (hint: use 168h or less)",
+                "/timeout: \"99999999999999999999999999999999999999999h\" is longer than the maximum, 168h (hint: use 168h or less)",
+                "/timeout: duration \"99999999999999999999999999999999999999999h\" is too large",
+            ]
+        );
     }
 
     #[test]

@@ -294,10 +294,13 @@ impl TypeEmitter<'_> {
             Ty::String | Ty::Secret | Ty::Duration => {
                 let s = value.as_str().ok_or_else(|| bad("expected a string"))?;
                 check_string(node, s).map_err(|m| bad(&m))?;
+                if *ty == Ty::Duration {
+                    check_duration(node, s).map_err(|m| bad(&m))?;
+                }
                 match ty {
                     Ty::String => quote!(::std::string::String::from(#s)),
                     Ty::Secret => quote!(#support::Secret::new(::std::string::String::from(#s))),
-                    _ => quote!(#support::duration::parse(#s).expect("checked against the schema's pattern")),
+                    _ => quote!(#support::duration::parse(#s).expect("checked at generation time")),
                 }
             }
             Ty::Vec(item) => {
@@ -405,6 +408,16 @@ impl TypeEmitter<'_> {
             inits.push(quote!(#fid: #init));
         }
         Ok(quote!(#id { #(#inits),* }))
+    }
+}
+
+/// A duration literal must parse (the generated code unwraps it) and keep
+/// within the node's `x-max-duration`, at generation time.
+fn check_duration(node: &Node, s: &str) -> Result<(), String> {
+    let value = crate::duration::parse(s).ok_or("not a duration that fits")?;
+    match &node.x_max_duration {
+        Some(max) if value > max.value => Err(format!("longer than x-max-duration {}", max.text)),
+        _ => Ok(()),
     }
 }
 

@@ -2,7 +2,9 @@
 //! each walking a `serde_json::Value` and recording *every* violation with its
 //! JSON pointer through the support module's `Errors`. Patterns become
 //! lazily compiled statics; hints (`x-hint`) attach to the errors of the
-//! schema that carries them.
+//! schema that carries them. Durations are read as well as matched, so one
+//! too large for its `x-max-duration` (or for any timer) is a located error,
+//! not a failure later on.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
@@ -125,15 +127,21 @@ impl<'a> ValidateEmitter<'a> {
                     body.extend(quote!(e.max_length(s, p, #n);));
                 }
                 let message = node.x_message.clone();
+                let duration = duration_check(node);
                 let pattern = match &node.pattern {
                     Some(pattern) => {
                         let re = self.regex(pattern);
                         let m = message
                             .clone()
                             .unwrap_or_else(|| format!("must match the pattern {pattern}"));
-                        quote!(e.pattern(s, p, &#re, #m, #show);)
+                        if duration.is_empty() {
+                            quote!(e.pattern(s, p, &#re, #m, #show);)
+                        } else {
+                            // Only text of the right shape is read as a duration.
+                            quote!(if e.pattern(s, p, &#re, #m, #show) { #duration })
+                        }
                     }
-                    None => TokenStream::new(),
+                    None => duration,
                 };
                 let shape = if node.format_uri {
                     // A malformed URI is reported once, not again by its pattern.
@@ -247,4 +255,20 @@ impl<'a> ValidateEmitter<'a> {
             }
         })
     }
+}
+
+/// For an `x-type: duration` string: it must be a duration that fits, and no
+/// longer than its `x-max-duration` (passed with its text, for the message).
+fn duration_check(node: &Node) -> TokenStream {
+    if node.x_type != Some(XType::Duration) {
+        return TokenStream::new();
+    }
+    let max = match &node.x_max_duration {
+        Some(m) => {
+            let (secs, nanos, text) = (m.value.as_secs(), m.value.subsec_nanos(), &m.text);
+            quote!(::std::option::Option::Some((::std::time::Duration::new(#secs, #nanos), #text)))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    quote!(e.duration(s, p, #max);)
 }

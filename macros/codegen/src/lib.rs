@@ -3,6 +3,7 @@
 //! configuration (structs, enums, defaults) and its validator as a
 //! `TokenStream`, or as formatted Rust source.
 
+pub mod duration;
 mod emit_types;
 mod emit_validate;
 pub mod model;

@@ -28,6 +28,15 @@ pub enum XType {
     Secret,
 }
 
+/// The `x-max-duration` extension: the longest value an `x-type: duration`
+/// string may hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaxDuration {
+    /// The bound as the schema writes it (error messages quote it).
+    pub text: String,
+    pub value: std::time::Duration,
+}
+
 /// `additionalProperties` of an object.
 #[derive(Debug, Clone)]
 pub enum Additional {
@@ -69,6 +78,7 @@ pub struct Node {
     pub exclusive: Vec<Vec<String>>,
     pub x_rust_name: Option<String>,
     pub x_type: Option<XType>,
+    pub x_max_duration: Option<MaxDuration>,
     pub x_unique_by: Option<String>,
     pub x_message: Option<String>,
     pub x_hint: Option<String>,
@@ -114,6 +124,7 @@ pub const SUPPORTED: &[&str] = &[
     "allOf",
     "x-rust-name",
     "x-type",
+    "x-max-duration",
     "x-unique-by",
     "x-message",
     "x-hint",
@@ -243,6 +254,7 @@ fn parse_node(v: &Value, at: &str, is_root: bool) -> Result<Node, Error> {
         exclusive: Vec::new(),
         x_rust_name: opt_str(obj, "x-rust-name", at)?,
         x_type: None,
+        x_max_duration: None,
         x_unique_by: opt_str(obj, "x-unique-by", at)?,
         x_message: opt_str(obj, "x-message", at)?,
         x_hint: opt_str(obj, "x-hint", at)?,
@@ -367,6 +379,9 @@ fn parse_node(v: &Value, at: &str, is_root: bool) -> Result<Node, Error> {
         regex_lite::Regex::new(pattern)
             .map_err(|e| Error::at(&format!("{at}/pattern"), format!("pattern does not compile: {e}")))?;
     }
+    if let Some(m) = obj.get("x-max-duration") {
+        node.x_max_duration = Some(parse_max_duration(&node, m, &format!("{at}/x-max-duration"))?);
+    }
     if let Some(o) = obj.get("oneOf") {
         let list = o
             .as_array()
@@ -390,6 +405,35 @@ fn parse_node(v: &Value, at: &str, is_root: bool) -> Result<Node, Error> {
         ));
     }
     Ok(node)
+}
+
+/// `x-max-duration`: duration text (matching the node's own pattern, if any)
+/// on an `x-type: duration` string.
+fn parse_max_duration(node: &Node, v: &Value, at: &str) -> Result<MaxDuration, Error> {
+    if node.x_type != Some(XType::Duration) {
+        return Err(Error::at(at, "x-max-duration needs x-type: duration"));
+    }
+    let text = v
+        .as_str()
+        .ok_or_else(|| Error::at(at, "x-max-duration must be a string, a duration like 168h"))?;
+    let value = crate::duration::parse(text).ok_or_else(|| {
+        Error::at(
+            at,
+            format!("x-max-duration {text:?} is not a duration (write it like 168h)"),
+        )
+    })?;
+    if let Some(pattern) = &node.pattern
+        && !regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(text))
+    {
+        return Err(Error::at(
+            at,
+            format!("x-max-duration {text:?} does not match the schema's own pattern {pattern}"),
+        ));
+    }
+    Ok(MaxDuration {
+        text: text.to_string(),
+        value,
+    })
 }
 
 /// `allOf` is supported in one shape: a list of `{"not": {"required": [a, b, ...]}}`,

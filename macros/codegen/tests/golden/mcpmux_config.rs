@@ -459,18 +459,18 @@ mod __defaults {
     }
     pub(super) fn command_backend__timeout() -> ::std::time::Duration {
         crate::config::support::duration::parse("5m")
-            .expect("checked against the schema's pattern")
+            .expect("checked at generation time")
     }
     pub(super) fn http_backend__auth() -> Auth {
         Auth::None(<AuthNone as ::std::default::Default>::default())
     }
     pub(super) fn http_backend__timeout() -> ::std::time::Duration {
         crate::config::support::duration::parse("5m")
-            .expect("checked against the schema's pattern")
+            .expect("checked at generation time")
     }
     pub(super) fn auth_command__ttl() -> ::std::time::Duration {
         crate::config::support::duration::parse("5m")
-            .expect("checked against the schema's pattern")
+            .expect("checked at generation time")
     }
     pub(super) fn auth_oauth__scopes() -> ::std::vec::Vec<::std::string::String> {
         ::std::vec![]
@@ -519,11 +519,11 @@ mod __defaults {
     }
     pub(super) fn connect_retry__max_delay() -> ::std::time::Duration {
         crate::config::support::duration::parse("15m")
-            .expect("checked against the schema's pattern")
+            .expect("checked at generation time")
     }
     pub(super) fn connect_retry__attempt_timeout() -> ::std::time::Duration {
         crate::config::support::duration::parse("2m")
-            .expect("checked against the schema's pattern")
+            .expect("checked at generation time")
     }
     pub(super) fn token_store__enabled() -> bool {
         true
@@ -566,7 +566,10 @@ mod __validate {
     use ::serde_json::Value;
     use crate::config::support::{Errors, Path, Regex};
     static RE_0: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^\\S*:[0-9]{1,5}$").expect("pattern checked at generation time")
+        Regex::new(
+                "^\\S*:([0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$",
+            )
+            .expect("pattern checked at generation time")
     });
     static RE_1: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^/").expect("pattern checked at generation time")
@@ -652,7 +655,13 @@ mod __validate {
                 p.key("address");
                 let mark = e.mark();
                 if let Some(s) = e.string(v, p) {
-                    e.pattern(s, p, &RE_0, "must be host:port", true);
+                    e.pattern(
+                        s,
+                        p,
+                        &RE_0,
+                        "must be host:port, with a port from 0 to 65535",
+                        true,
+                    );
                 }
                 e.hint_since(mark, "write it like 127.0.0.1:8080");
                 p.pop();
@@ -1161,7 +1170,16 @@ mod __validate {
     fn validate_duration(v: &Value, p: &mut Path, e: &mut Errors) {
         let mark = e.mark();
         if let Some(s) = e.string(v, p) {
-            e.pattern(s, p, &RE_7, "is not a duration", true);
+            if e.pattern(s, p, &RE_7, "is not a duration", true) {
+                e.duration(
+                    s,
+                    p,
+                    ::std::option::Option::Some((
+                        ::std::time::Duration::new(604800u64, 0u32),
+                        "168h",
+                    )),
+                );
+            }
         }
         e.hint_since(mark, "write it like 90s, 5m, 1h or 1h30m");
     }
