@@ -300,16 +300,16 @@ fn snapshot_answer(rounds: usize) -> Vec<Duration> {
                 .collect()
         })
         .collect();
-    let names: Vec<String> = (0..20).map(|b| format!("b{b:02}")).collect();
+    let names: Vec<std::sync::Arc<str>> = (0..20).map(|b| format!("b{b:02}").into()).collect();
     let sources: Vec<Source<'_>> = catalogs
         .iter()
         .enumerate()
         .map(|(i, tools)| Source {
-            backend: i,
-            backend_name: &names[i],
+            backend: &names[i],
             prefix: &names[i],
             description: None,
             tools,
+            fresh_until: None,
         })
         .collect();
     let router = Router::build(1, &sources);

@@ -1,9 +1,9 @@
-//! The shared state every client session and backend task works on: the
-//! backends, the router snapshot (rebuilt and swapped when a catalog changes),
-//! the connected clients to tell about changes (debounced, in both protocol
-//! eras), the map from backend progress tokens back to client calls, and the
-//! call path itself: route by name, forward with `_meta`, timeout and
-//! cancellation, and turn backend failures into errors that name the backend.
+//! The shared state every client session works on: the backends (keyed by
+//! name), the router snapshot — rebuilt from what the backends publish, on
+//! demand and by one task that follows their changes and tells the connected
+//! clients (debounced, in both protocol eras) — and the call path itself:
+//! route by name, forward with `_meta`, timeout and cancellation, and turn
+//! backend failures into errors that name the backend.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,120 +13,127 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotificationParam,
-    ClientRequest, ContentBlock, InitializeResult, ProgressNotificationParam, ProgressToken, RequestMetaObject,
-    ServerCapabilities, ServerResult, ToolsCapability,
+    ClientRequest, ContentBlock, InitializeResult, RequestId, RequestMetaObject, ServerCapabilities, ServerResult,
+    ToolsCapability,
 };
 use rmcp::service::{PeerRequestOptions, RequestContext, ServiceError, SubscriptionSink};
-use rmcp::{ErrorData, Peer, RoleServer};
-use tokio::sync::{Notify, watch};
+use rmcp::{ErrorData, Peer, RoleClient, RoleServer};
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{self, Backend, RetryPolicy, Status};
-use crate::config::Config;
+use crate::backend::{self, Backend, Changes, Status};
+use crate::progress::ProgressRoutes;
 use crate::redact;
+use crate::resolve::{Resolved, Settings};
 use crate::router::{Router, Source};
 
 /// Bursts of catalog changes within this window reach clients as one notification.
 const DEBOUNCE: Duration = Duration::from_millis(50);
 /// How long one client may take to accept a list_changed notification.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a progress notification may wait for its call to be registered
-/// (a fast backend can report progress before the request handle returns).
-const PROGRESS_RACE: Duration = Duration::from_secs(1);
 
-/// Knobs of the hub that come from the configuration.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub page_size: usize,
-    /// How long the first tools/list waits for backends still making their first attempt.
-    pub startup_grace: Duration,
-    pub retry: RetryPolicy,
+/// The backends, in configuration order and by name.
+#[derive(Default)]
+pub struct Backends {
+    list: Vec<Arc<Backend>>,
+    by_name: HashMap<Arc<str>, Arc<Backend>>,
 }
 
-impl Settings {
-    pub fn from_config(config: &Config) -> Settings {
-        Settings {
-            page_size: usize::try_from(config.listen.page_size).unwrap_or(usize::MAX),
-            startup_grace: config.connect_retry.attempt_timeout.min(Duration::from_secs(10)),
-            retry: RetryPolicy {
-                retry_unreachable: config.connect_retry.enabled,
-                restart: true,
-                max_delay: config.connect_retry.max_delay,
-                attempt_timeout: config.connect_retry.attempt_timeout,
-            },
-        }
+impl Backends {
+    pub fn iter(&self) -> std::slice::Iter<'_, Arc<Backend>> {
+        self.list.iter()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Backend>> {
+        self.by_name.get(name)
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
     }
 }
 
 pub struct Hub {
-    pub backends: Vec<Arc<Backend>>,
+    pub backends: Backends,
     pub settings: Settings,
+    changes: Arc<Changes>,
     router: ArcSwap<Router>,
     info: ArcSwap<InitializeResult>,
     rebuild_lock: Mutex<()>,
     pub fronts: Fronts,
-    pub progress: ProgressRoutes,
-    changed: Notify,
-    status: watch::Sender<u64>,
+    pub progress: Arc<ProgressRoutes>,
     started: Instant,
 }
 
 impl Hub {
-    pub fn new(config: &Config, settings: Settings) -> Arc<Hub> {
-        let backends = config
-            .backends
-            .iter()
-            .enumerate()
-            .map(|(i, b)| Arc::new(Backend::new(i, b.clone())))
-            .collect();
+    pub fn new(resolved: &Resolved) -> Arc<Hub> {
+        let changes = Arc::new(Changes::default());
+        let mut backends = Backends::default();
+        for spec in &resolved.backends {
+            let b = Arc::new(Backend::new(spec.clone(), changes.clone()));
+            backends.by_name.insert(spec.name.clone(), b.clone());
+            backends.list.push(b);
+        }
         let hub = Hub {
             backends,
-            settings,
+            settings: resolved.settings.clone(),
+            changes,
             router: ArcSwap::from_pointee(Router::default()),
             info: ArcSwap::from_pointee(InitializeResult::new(ServerCapabilities::default())),
             rebuild_lock: Mutex::new(()),
             fronts: Fronts::default(),
-            progress: ProgressRoutes::default(),
-            changed: Notify::new(),
-            status: watch::channel(0).0,
+            progress: Arc::default(),
             started: Instant::now(),
         };
         hub.info.store(Arc::new(hub.server_info()));
         Arc::new(hub)
     }
 
-    /// Starts one supervisor per backend and the change notifier; all stop on `shutdown`.
+    /// Starts one supervisor per backend and the task that follows their
+    /// changes and tells clients; all stop on `shutdown`.
     pub fn start(self: &Arc<Self>, shutdown: &CancellationToken) -> tokio::task::JoinSet<()> {
         let mut tasks = tokio::task::JoinSet::new();
-        for i in 0..self.backends.len() {
+        for b in self.backends.iter() {
             tasks.spawn(backend::supervise(
-                self.clone(),
-                i,
+                b.clone(),
                 self.settings.retry.clone(),
+                self.progress.clone(),
                 shutdown.clone(),
             ));
         }
         let hub = Arc::downgrade(self);
+        let mut changed = self.changes.subscribe();
         let stop = shutdown.clone();
         tasks.spawn(async move {
+            let mut told = 0;
             loop {
-                let Some(notified) = hub.upgrade() else { return };
                 tokio::select! {
-                    () = notified.changed.notified() => {}
+                    r = changed.changed() => if r.is_err() { return },
                     () = stop.cancelled() => return,
                 }
-                drop(notified);
                 tokio::time::sleep(DEBOUNCE).await;
+                changed.borrow_and_update();
                 let Some(h) = hub.upgrade() else { return };
-                h.fronts.tools_changed().await;
+                let generation = h.router().generation;
+                if generation != told {
+                    told = generation;
+                    h.fronts.tools_changed().await;
+                }
             }
         });
         tasks
     }
 
-    /// The current snapshot.
+    /// The current snapshot (rebuilt first if a backend changed since).
     pub fn router(&self) -> Arc<Router> {
-        self.router.load_full()
+        let r = self.router.load_full();
+        if r.version == self.changes.version() {
+            return r;
+        }
+        self.rebuild()
     }
 
     /// What `initialize` / `server/discover` answer (cheap: a cached value).
@@ -134,30 +141,33 @@ impl Hub {
         (**self.info.load()).clone()
     }
 
-    /// Rebuilds the snapshot from the connected backends' catalogs; clients
-    /// are told (once per burst) when the tools they see changed.
-    pub fn rebuild(&self) {
+    /// Rebuilds the snapshot from the connected backends' catalogs.
+    fn rebuild(&self) -> Arc<Router> {
         let _serial = self.rebuild_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let catalogs: Vec<(Arc<Backend>, Arc<Vec<rmcp::model::Tool>>)> = self
+        let version = self.changes.version();
+        let prev = self.router.load_full();
+        if prev.version == version {
+            return prev;
+        }
+        let catalogs: Vec<(&Arc<Backend>, Arc<backend::Catalog>)> = self
             .backends
             .iter()
             .filter(|b| matches!(&*b.status(), Status::Ready { .. }))
-            .map(|b| (b.clone(), b.tools()))
+            .map(|b| (b, b.catalog()))
             .collect();
         let sources: Vec<Source<'_>> = catalogs
             .iter()
-            .map(|(b, tools)| Source {
-                backend: b.index,
-                backend_name: &b.name,
-                prefix: &b.prefix,
-                description: b.description.as_deref(),
-                tools,
+            .map(|(b, catalog)| Source {
+                backend: &b.spec.name,
+                prefix: &b.spec.prefix,
+                description: b.spec.description.as_deref(),
+                tools: &catalog.tools,
+                fresh_until: catalog.fresh_until,
             })
             .collect();
-        let prev = self.router.load_full();
         let mut next = Router::build(prev.generation + 1, &sources);
-        let changed = !next.same_tools(&prev);
-        if !changed {
+        next.version = version;
+        if next.same_tools(&prev) {
             // Same tools for clients: their cursors stay valid.
             next.generation = prev.generation;
         }
@@ -173,13 +183,36 @@ impl Hub {
         for r in next.renamed.iter().filter(|r| !prev.renamed.contains(r)) {
             tracing::warn!(backend = %r.backend, "tool {:?} is exposed as {:?} to fit client name limits", r.original, r.public);
         }
-        let generation = next.generation;
-        let tools = next.tools.len();
-        self.router.store(Arc::new(next));
+        if next.generation != prev.generation {
+            tracing::debug!(
+                generation = next.generation,
+                tools = next.tools.len(),
+                "tool snapshot rebuilt"
+            );
+        }
+        let next = Arc::new(next);
+        self.router.store(next.clone());
         self.info.store(Arc::new(self.server_info()));
-        if changed {
-            tracing::debug!(generation, tools, "tool snapshot rebuilt");
-            self.changed.notify_one();
+        next
+    }
+
+    /// Lists again, all at once, every connected backend whose catalog's
+    /// declared freshness has run out (2026-07-28 `ttlMs`), so a client's
+    /// list shows what the backends offer now.
+    pub async fn refresh_stale(&self) {
+        let now = Instant::now();
+        let stale: Vec<&Arc<Backend>> = self
+            .backends
+            .iter()
+            .filter(|b| b.catalog().is_stale(now) && b.peer().is_some())
+            .collect();
+        if !stale.is_empty() {
+            let mut refreshes: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+            for b in stale {
+                let b = b.clone();
+                refreshes.spawn(async move { b.refresh_if_stale().await });
+            }
+            while refreshes.join_next().await.is_some() {}
         }
     }
 
@@ -199,33 +232,28 @@ impl Hub {
             "mcpmux serves the tools of several MCP servers through this one connection. \
              Each tool name starts with the prefix of the server it belongs to:\n",
         );
-        for b in &self.backends {
-            let pattern = if b.prefix.is_empty() {
+        for b in self.backends.iter() {
+            let pattern = if b.spec.prefix.is_empty() {
                 "(unprefixed)".to_string()
             } else {
-                format!("{}__*", b.prefix)
+                format!("{}__*", b.spec.prefix)
             };
-            match &b.description {
-                Some(d) => out.push_str(&format!("- {pattern}: {} — {d}\n", b.name)),
-                None => out.push_str(&format!("- {pattern}: {}\n", b.name)),
+            match &b.spec.description {
+                Some(d) => out.push_str(&format!("- {pattern}: {} — {d}\n", b.spec.name)),
+                None => out.push_str(&format!("- {pattern}: {}\n", b.spec.name)),
             }
         }
-        for b in &self.backends {
+        for b in self.backends.iter() {
             if let Status::Ready {
                 instructions: Some(text),
                 ..
             } = &*b.status()
                 && !text.trim().is_empty()
             {
-                out.push_str(&format!("\nInstructions of {}:\n{}\n", b.name, text.trim()));
+                out.push_str(&format!("\nInstructions of {}:\n{}\n", b.spec.name, text.trim()));
             }
         }
         out
-    }
-
-    /// Wakes whoever waits on backend states (`wait_settled`).
-    pub fn status_changed(&self) {
-        self.status.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Waits until every backend has finished its first connection attempt,
@@ -236,7 +264,7 @@ impl Hub {
 
     /// Waits until the backends `which` selects have finished their first attempt.
     async fn wait_settled_where(&self, limit: Duration, which: impl Fn(&Backend) -> bool) {
-        let mut rx = self.status.subscribe();
+        let mut rx = self.changes.subscribe();
         let _ = tokio::time::timeout(limit, async {
             while !self.backends.iter().filter(|b| which(b)).all(|b| b.settled()) {
                 if rx.changed().await.is_err() {
@@ -251,10 +279,11 @@ impl Hub {
     /// last catalog for an unprefixed one), for an error that names it.
     fn down_backend_for(&self, public: &str) -> Option<&Arc<Backend>> {
         self.backends.iter().filter(|b| b.peer().is_none()).find(|b| {
-            b.owns(public)
-                || b.tools()
+            b.spec.owns(public)
+                || b.catalog()
+                    .tools
                     .iter()
-                    .any(|t| crate::names::public_name(&b.prefix, &t.name).0 == public)
+                    .any(|t| crate::names::public_name(&b.spec.prefix, &t.name).0 == public)
         })
     }
 
@@ -272,7 +301,7 @@ impl Hub {
     ) -> Result<CallToolResponse, ErrorData> {
         // A call right after start may target a backend still making its first
         // attempt: it gets the grace tools/list gets (and only for that backend).
-        let targets = |b: &Backend| b.prefix.is_empty() || b.owns(&params.name);
+        let targets = |b: &Backend| b.spec.prefix.is_empty() || b.spec.owns(&params.name);
         let mut router = self.router();
         if router.route(&params.name).is_none() && self.backends.iter().any(|b| targets(b) && !b.settled()) {
             self.wait_settled_where(self.startup_left(), targets).await;
@@ -282,7 +311,7 @@ impl Hub {
             if let Some(b) = self.down_backend_for(&params.name) {
                 return Ok(failure(format!(
                     "backend {:?} is not available ({}); its tools will return when it reconnects",
-                    b.name,
+                    b.spec.name,
                     b.describe_status()
                 )));
             }
@@ -294,17 +323,22 @@ impl Hub {
                 None,
             ));
         };
-        let b = &self.backends[route.backend];
+        let Some(b) = self.backends.get(&route.backend) else {
+            return Err(ErrorData::internal_error(
+                format!("tool {:?} leads to no backend", params.name),
+                None,
+            ));
+        };
         let Some(peer) = b.peer() else {
             return Ok(failure(format!(
                 "backend {:?} is not available ({})",
-                b.name,
+                b.spec.name,
                 b.describe_status()
             )));
         };
         params.name = route.name.to_string().into();
         params.meta = None;
-        let options = PeerRequestOptions::with_timeout(b.timeout)
+        let options = PeerRequestOptions::with_timeout(b.spec.timeout)
             .reset_timeout_on_progress()
             .with_meta(forwarded_meta(&ctx.meta));
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
@@ -316,19 +350,22 @@ impl Hub {
             }
         };
         let _route = self.progress.register(
-            route.backend,
+            &route.backend,
             handle.progress_token.clone(),
             ctx.meta.get_progress_token().map(|t| (ctx.peer.clone(), t)),
         );
-        let id = handle.id.clone();
-        let mut response = Box::pin(handle.await_response());
+        let mut call = InFlight {
+            peer: peer.clone(),
+            id: handle.id.clone(),
+            response: Some(Box::pin(handle.await_response())),
+        };
         tokio::select! {
-            result = &mut response => match result {
+            result = call.wait() => match result {
                 Ok(ServerResult::CallToolResult(r)) => Ok(CallToolResponse::Complete(r)),
                 Ok(ServerResult::InputRequiredResult(r)) => Ok(CallToolResponse::InputRequired(r)),
                 Ok(ServerResult::CreateTaskResult(r)) => Ok(CallToolResponse::Task(r)),
                 Ok(ServerResult::EmptyResult(_)) => Ok(CallToolResponse::Complete(CallToolResult::success(Vec::new()))),
-                Ok(_) => Ok(failure(format!("backend {:?} answered tools/call with something other than a tool result", b.name))),
+                Ok(_) => Ok(failure(format!("backend {:?} answered tools/call with something other than a tool result", b.spec.name))),
                 Err(ServiceError::McpError(e)) => Err(e),
                 Err(e) => {
                     if matches!(e, ServiceError::TransportSend(_) | ServiceError::TransportClosed) {
@@ -337,17 +374,51 @@ impl Hub {
                     Ok(failure(backend_error(b, &e)))
                 }
             },
-            () = ctx.ct.cancelled() => {
-                let reason = Some("cancelled by the client".to_string());
-                let _ = peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
-                // Let the backend's answer (or its timeout) arrive unobserved:
-                // rmcp releases the request's progress watcher only then.
-                tokio::spawn(async move {
-                    let _ = response.await;
-                });
-                Err(ErrorData::internal_error("cancelled by the client", None))
-            }
+            // (Dropping `call` tells the backend.)
+            () = ctx.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the client", None)),
         }
+    }
+}
+
+type Pending = std::pin::Pin<Box<dyn Future<Output = Result<ServerResult, ServiceError>> + Send>>;
+
+/// A request to a backend that is still waiting for its answer. Dropped
+/// before the answer came — the client cancelled, or its 2026-07-28 HTTP
+/// request went away and took this call's task with it — it tells the
+/// backend (`notifications/cancelled`, which also ends an HTTP backend's
+/// request stream) and lets the answer arrive unobserved: rmcp releases the
+/// request's progress watcher only then.
+struct InFlight {
+    peer: Peer<RoleClient>,
+    id: RequestId,
+    response: Option<Pending>,
+}
+
+impl InFlight {
+    async fn wait(&mut self) -> Result<ServerResult, ServiceError> {
+        let Some(response) = self.response.as_mut() else {
+            return Err(ServiceError::TransportClosed);
+        };
+        let result = response.await;
+        self.response = None;
+        result
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let Some(response) = self.response.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (peer, id) = (self.peer.clone(), self.id.clone());
+        runtime.spawn(async move {
+            let reason = Some("cancelled by the client".to_string());
+            let _ = peer
+                .notify_cancelled(CancelledNotificationParam::new(Some(id), reason))
+                .await;
+            let _ = response.await;
+        });
     }
 }
 
@@ -360,16 +431,16 @@ fn backend_error(b: &Backend, e: &ServiceError) -> String {
     match e {
         ServiceError::Timeout { timeout } => format!(
             "backend {:?} did not answer within {} (its timeout); the call was cancelled",
-            b.name,
+            b.spec.name,
             crate::config::support::duration::format(*timeout)
         ),
         ServiceError::TransportClosed => {
             format!(
                 "backend {:?} closed its connection before answering (it exited or is restarting)",
-                b.name
+                b.spec.name
             )
         }
-        other => format!("backend {:?} failed: {}", b.name, redact::urls(&other.to_string())),
+        other => format!("backend {:?} failed: {}", b.spec.name, redact::urls(&other.to_string())),
     }
 }
 
@@ -449,88 +520,5 @@ impl Fronts {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|p| !p.is_transport_closed());
-    }
-}
-
-/// Where a backend's progress notifications go: the client call and its own
-/// token, and the last value forwarded (notifications can arrive out of
-/// order; only increasing progress is passed on).
-struct ProgressRoute {
-    to: Option<(Peer<RoleServer>, ProgressToken)>,
-    last: f64,
-}
-
-#[derive(Default)]
-pub struct ProgressRoutes {
-    routes: Mutex<HashMap<(usize, ProgressToken), ProgressRoute>>,
-    added: Notify,
-}
-
-/// Removes its route when the call ends.
-pub struct RouteGuard<'a> {
-    routes: &'a ProgressRoutes,
-    key: (usize, ProgressToken),
-}
-
-impl Drop for RouteGuard<'_> {
-    fn drop(&mut self) {
-        self.routes
-            .routes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.key);
-    }
-}
-
-impl ProgressRoutes {
-    /// Routes backend `backend`'s progress for `token` to `to` (or nowhere,
-    /// when the client asked for no progress) while the guard lives.
-    pub fn register(
-        &self,
-        backend: usize,
-        token: ProgressToken,
-        to: Option<(Peer<RoleServer>, ProgressToken)>,
-    ) -> RouteGuard<'_> {
-        let key = (backend, token);
-        self.routes.lock().unwrap_or_else(|e| e.into_inner()).insert(
-            key.clone(),
-            ProgressRoute {
-                to,
-                last: f64::NEG_INFINITY,
-            },
-        );
-        self.added.notify_waiters();
-        RouteGuard { routes: self, key }
-    }
-
-    /// Forwards one backend progress notification to the client call it belongs to.
-    pub async fn forward(&self, backend: usize, mut params: ProgressNotificationParam) {
-        let key = (backend, params.progress_token.clone());
-        let deadline = Instant::now() + PROGRESS_RACE;
-        loop {
-            let added = self.added.notified();
-            let found = {
-                let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-                routes.get_mut(&key).map(|r| {
-                    let fresh = params.progress > r.last;
-                    if fresh {
-                        r.last = params.progress;
-                    }
-                    r.to.clone().filter(|_| fresh)
-                })
-            };
-            match found {
-                Some(Some((peer, token))) => {
-                    params.progress_token = token;
-                    let _ = peer.notify_progress(params).await;
-                    return;
-                }
-                Some(None) => return,
-                None if Instant::now() >= deadline => return,
-                None => {
-                    let _ = tokio::time::timeout_at(deadline.into(), added).await;
-                }
-            }
-        }
     }
 }

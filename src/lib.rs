@@ -1,16 +1,21 @@
-//! mcpmux as a library: configuration (`config`), the backends and their
-//! supervision (`backend`), the merged catalog (`names`, `router`), the shared
-//! state and call path (`hub`), the MCP server clients see (`front`), the
-//! client endpoints (`listen`) and the commands that run it all (`serve`,
-//! `cli`); the binary in `main.rs` is a thin shell over them.
+//! mcpmux as a library: configuration (`config`) and what the runtime makes
+//! of it (`resolve`), the backends and their supervision (`backend`), the
+//! merged catalog (`names`, `router`), progress routing (`progress`), the
+//! shared state and call path (`hub`), the MCP server clients see (`front`)
+//! with its era bridge (`bridge`), the client endpoints (`listen`) and the
+//! commands that run it all (`serve`, `cli`); the binary in `main.rs` is a
+//! thin shell over them.
 
 pub mod backend;
+pub mod bridge;
 pub mod cli;
 pub mod config;
 pub mod front;
 pub mod hub;
 pub mod listen;
 pub mod names;
+pub mod progress;
 pub mod redact;
+pub mod resolve;
 pub mod router;
 pub mod serve;

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rmcp::ErrorData;
 use rmcp::model::Tool;
@@ -15,19 +16,21 @@ use crate::names;
 /// Where a public name leads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
-    /// Index of the backend in the hub.
-    pub backend: usize,
+    /// The backend's name.
+    pub backend: Arc<str>,
     /// The tool's name at its backend.
     pub name: Arc<str>,
 }
 
 /// One backend's contribution to a snapshot.
 pub struct Source<'a> {
-    pub backend: usize,
-    pub backend_name: &'a str,
+    /// The backend's name.
+    pub backend: &'a Arc<str>,
     pub prefix: &'a str,
     pub description: Option<&'a str>,
     pub tools: &'a [Tool],
+    /// Until when the backend's catalog is fresh, if it said.
+    pub fresh_until: Option<Instant>,
 }
 
 /// A name two backends both claim; the first (in configuration order) keeps it.
@@ -49,11 +52,16 @@ pub struct Renamed {
 /// The merged catalog at one moment.
 #[derive(Debug, Default)]
 pub struct Router {
+    /// Changes when the tools clients see change; it stamps list cursors.
     pub generation: u64,
+    /// The count of backend changes this snapshot reflects.
+    pub version: u64,
+    /// Until when every catalog in it is fresh (the soonest any backend declared).
+    pub fresh_until: Option<Instant>,
     /// Public tools, in configuration order, then each backend's own order.
     pub tools: Vec<Tool>,
-    /// For each entry of `tools`, the backend it comes from.
-    pub owners: Vec<usize>,
+    /// For each entry of `tools`, the name of the backend it comes from.
+    pub owners: Vec<Arc<str>>,
     routes: HashMap<String, (Route, usize)>,
     pub clashes: Vec<Clash>,
     pub renamed: Vec<Renamed>,
@@ -67,19 +75,22 @@ impl Router {
         };
         let mut owner_names: HashMap<String, &str> = HashMap::new();
         for s in sources {
+            if let Some(t) = s.fresh_until {
+                r.fresh_until = Some(r.fresh_until.map_or(t, |f| f.min(t)));
+            }
             for tool in s.tools {
                 let (public, altered) = names::public_name(s.prefix, &tool.name);
                 if let Some(kept) = owner_names.get(&public) {
                     r.clashes.push(Clash {
                         public,
                         kept: kept.to_string(),
-                        dropped: s.backend_name.to_string(),
+                        dropped: s.backend.to_string(),
                     });
                     continue;
                 }
                 if altered {
                     r.renamed.push(Renamed {
-                        backend: s.backend_name.to_string(),
+                        backend: s.backend.to_string(),
                         original: tool.name.to_string(),
                         public: public.clone(),
                     });
@@ -92,14 +103,14 @@ impl Router {
                         _ => d.to_string().into(),
                     });
                 }
-                owner_names.insert(public.clone(), s.backend_name);
+                owner_names.insert(public.clone(), s.backend);
                 let route = Route {
-                    backend: s.backend,
+                    backend: s.backend.clone(),
                     name: Arc::from(&*tool.name),
                 };
                 r.routes.insert(public, (route, r.tools.len()));
                 r.tools.push(t);
-                r.owners.push(s.backend);
+                r.owners.push(s.backend.clone());
             }
         }
         r
@@ -136,7 +147,7 @@ impl Router {
                 }
             }
         };
-        let end = (start + size.max(1)).min(self.tools.len());
+        let end = start.saturating_add(size.max(1)).min(self.tools.len());
         let next = (end < self.tools.len()).then(|| format!("{}:{end}", self.generation));
         Ok((&self.tools[start..end], next))
     }
@@ -157,35 +168,33 @@ mod tests {
         Tool::new(name.to_string(), description.to_string(), Arc::new(schema))
     }
 
+    fn source<'a>(
+        backend: &'a Arc<str>,
+        prefix: &'a str,
+        description: Option<&'a str>,
+        tools: &'a [Tool],
+    ) -> Source<'a> {
+        Source {
+            backend,
+            prefix,
+            description,
+            tools,
+            fresh_until: None,
+        }
+    }
+
     #[test]
     fn merges_renames_routes_and_pages() {
+        let (na, nb, nc): (Arc<str>, Arc<str>, Arc<str>) = ("a".into(), "b".into(), "c".into());
         let a = [tool("echo", "Echoes."), tool("add", "")];
         let b = [tool("echo", "Echoes too.")];
         let c = [tool("echo", "Unprefixed."), tool("solo", "x")];
         let r = Router::build(
             7,
             &[
-                Source {
-                    backend: 0,
-                    backend_name: "a",
-                    prefix: "a",
-                    description: Some("Backend A."),
-                    tools: &a,
-                },
-                Source {
-                    backend: 1,
-                    backend_name: "b",
-                    prefix: "bee",
-                    description: None,
-                    tools: &b,
-                },
-                Source {
-                    backend: 2,
-                    backend_name: "c",
-                    prefix: "",
-                    description: None,
-                    tools: &c,
-                },
+                source(&na, "a", Some("Backend A."), &a),
+                source(&nb, "bee", None, &b),
+                source(&nc, "", None, &c),
             ],
         );
         let names: Vec<&str> = r.tools.iter().map(|t| &*t.name).collect();
@@ -195,14 +204,14 @@ mod tests {
         assert_eq!(
             r.route("bee__echo"),
             Some(&Route {
-                backend: 1,
+                backend: nb.clone(),
                 name: "echo".into()
             })
         );
         assert_eq!(
             r.route("echo"),
             Some(&Route {
-                backend: 2,
+                backend: nc.clone(),
                 name: "echo".into()
             })
         );
@@ -219,28 +228,11 @@ mod tests {
 
     #[test]
     fn clashes_keep_the_first_backend_and_are_reported() {
+        let (first, second): (Arc<str>, Arc<str>) = ("first".into(), "second".into());
         let a = [tool("echo", "")];
         let b = [tool("echo", ""), tool("other", "")];
-        let r = Router::build(
-            1,
-            &[
-                Source {
-                    backend: 0,
-                    backend_name: "first",
-                    prefix: "",
-                    description: None,
-                    tools: &a,
-                },
-                Source {
-                    backend: 1,
-                    backend_name: "second",
-                    prefix: "",
-                    description: None,
-                    tools: &b,
-                },
-            ],
-        );
-        assert_eq!(r.route("echo").unwrap().backend, 0);
+        let r = Router::build(1, &[source(&first, "", None, &a), source(&second, "", None, &b)]);
+        assert_eq!(r.route("echo").unwrap().backend, first);
         assert_eq!(r.tools.len(), 2);
         assert_eq!(
             r.clashes,

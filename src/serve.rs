@@ -13,9 +13,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::Status;
-use crate::config::{Config, ListenTransport};
-use crate::hub::{Hub, Settings};
+use crate::config::Config;
+use crate::hub::Hub;
 use crate::listen;
+use crate::resolve::{Listen, Mode, Resolved};
 
 /// How long backends get to stop (a child: stdin closed, SIGTERM, then SIGKILL).
 const STOP: Duration = Duration::from_secs(15);
@@ -73,16 +74,17 @@ fn summary(hub: &Hub) -> String {
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    if config.backends.is_empty() {
+    let resolved = Resolved::new(&config, Mode::Serve);
+    if resolved.backends.is_empty() {
         return Err(no_backends());
     }
     install_crypto();
     let shutdown = CancellationToken::new();
     on_signals(shutdown.clone());
-    let hub = Hub::new(&config, Settings::from_config(&config));
-    let listener = match config.listen.transport {
-        ListenTransport::Http => Some(listen::bind(&config.listen.address).await?),
-        ListenTransport::Stdio => None,
+    let hub = Hub::new(&resolved);
+    let listener = match &resolved.listen {
+        Listen::Http { address, path } => Some((listen::bind(address).await?, path.clone())),
+        Listen::Stdio => None,
     };
     let tasks = hub.start(&shutdown);
     let watcher = hub.clone();
@@ -91,7 +93,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!("ready: {}", summary(&watcher));
     });
     let served = match listener {
-        Some(l) => listen::http(hub.clone(), l, config.listen.path.clone(), shutdown.clone()).await,
+        Some((l, path)) => listen::http(hub.clone(), l, path, shutdown.clone()).await,
         None => listen::stdio(hub.clone(), shutdown.clone()).await,
     };
     shutdown.cancel();
@@ -119,22 +121,18 @@ struct ListedBackend<'a> {
     tools: usize,
 }
 
-pub async fn list(mut config: Config, json: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    if config.backends.is_empty() {
+pub async fn list(config: Config, json: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    // One attempt each: a listing should not wait out a retry schedule.
+    let resolved = Resolved::new(&config, Mode::List);
+    if resolved.backends.is_empty() {
         return Err(no_backends());
     }
     install_crypto();
-    // One attempt each: a listing should not wait out a retry schedule. An
-    // attempt is a handshake and a first listing, each within attempt_timeout.
-    config.connect_retry.enabled = false;
-    let mut settings = Settings::from_config(&config);
-    settings.retry.restart = false;
     let shutdown = CancellationToken::new();
     on_signals(shutdown.clone());
-    let hub = Hub::new(&config, settings);
+    let hub = Hub::new(&resolved);
     let tasks = hub.start(&shutdown);
-    hub.wait_settled(config.connect_retry.attempt_timeout * 2 + Duration::from_secs(5))
-        .await;
+    hub.wait_settled(resolved.list_wait()).await;
     let router = hub.router();
     let code = write_listing(&hub, &router, json, out);
     shutdown.cancel();
@@ -152,17 +150,18 @@ fn write_listing(
         .tools
         .iter()
         .zip(&router.owners)
-        .map(|(t, &owner)| {
-            let b = &hub.backends[owner];
+        .map(|(t, owner)| {
             let original = router.route(&t.name).map_or("", |r| &*r.name);
-            let description = b
-                .tools()
-                .iter()
-                .find(|x| x.name == original)
-                .and_then(|x| x.description.as_ref().map(|d| d.to_string()));
+            let description = hub.backends.get(owner).and_then(|b| {
+                b.catalog()
+                    .tools
+                    .iter()
+                    .find(|x| x.name == original)
+                    .and_then(|x| x.description.as_ref().map(|d| d.to_string()))
+            });
             ListedTool {
                 name: &t.name,
-                backend: &b.name,
+                backend: owner,
                 original_name: original,
                 description,
             }
@@ -172,14 +171,14 @@ fn write_listing(
         .backends
         .iter()
         .map(|b| ListedBackend {
-            name: &b.name,
-            prefix: &b.prefix,
+            name: &b.spec.name,
+            prefix: &b.spec.prefix,
             status: b.describe_status(),
             protocol: match &*b.status() {
                 Status::Ready { protocol, .. } => Some(protocol.to_string()),
                 _ => None,
             },
-            tools: router.owners.iter().filter(|&&o| o == b.index).count(),
+            tools: router.owners.iter().filter(|o| **o == b.spec.name).count(),
         })
         .collect();
     let all_ready = backends.iter().all(|b| b.protocol.is_some());

@@ -1,6 +1,6 @@
 //! The MCP client role mcpmux plays towards one backend: it introduces itself
-//! as mcpmux, hands progress notifications to the hub (which maps them back
-//! to the client call they belong to), and turns a backend's
+//! as mcpmux, hands progress notifications to the progress routes (which map
+//! them back to the client call they belong to), and turns a backend's
 //! tools/list_changed into a re-list of that backend.
 
 // Logging notifications are deprecated by SEP-2577 but backends still send them.
@@ -8,14 +8,15 @@
 
 use std::sync::{Arc, Weak};
 
+use super::Backend;
+use crate::progress::ProgressRoutes;
+
 use rmcp::model::{
     ClientCapabilities, ClientConfig, Implementation, LoggingLevel, LoggingMessageNotificationParam,
     ProgressNotificationParam, ProtocolVersion,
 };
 use rmcp::service::NotificationContext;
 use rmcp::{ClientHandler, RoleClient};
-
-use crate::hub::Hub;
 
 /// mcpmux's name and version, as it introduces itself to backends and clients.
 pub fn implementation() -> Implementation {
@@ -27,18 +28,21 @@ pub fn implementation() -> Implementation {
 
 #[derive(Clone)]
 pub struct BackendClient {
-    pub hub: Weak<Hub>,
-    pub index: usize,
+    backend: Weak<Backend>,
+    name: Arc<str>,
+    progress: Arc<ProgressRoutes>,
     info: Arc<ClientConfig>,
 }
 
 impl BackendClient {
-    pub fn new(hub: Weak<Hub>, index: usize) -> Self {
+    pub fn new(backend: Weak<Backend>, progress: Arc<ProgressRoutes>) -> Self {
+        let name = backend.upgrade().map_or_else(|| Arc::from(""), |b| b.spec.name.clone());
         let info = ClientConfig::new(ClientCapabilities::default(), implementation())
             .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE);
         BackendClient {
-            hub,
-            index,
+            backend,
+            name,
+            progress,
             info: Arc::new(info),
         }
     }
@@ -50,21 +54,18 @@ impl ClientHandler for BackendClient {
     }
 
     async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleClient>) {
-        if let Some(hub) = self.hub.upgrade() {
-            hub.progress.forward(self.index, params).await;
-        }
+        self.progress.forward(&self.name, params).await;
     }
 
     async fn on_tool_list_changed(&self, _: NotificationContext<RoleClient>) {
-        if let Some(hub) = self.hub.upgrade() {
-            hub.backends[self.index].request_refresh();
+        if let Some(b) = self.backend.upgrade() {
+            b.request_refresh();
         }
     }
 
     #[allow(deprecated)]
     async fn on_logging_message(&self, params: LoggingMessageNotificationParam, _: NotificationContext<RoleClient>) {
-        let Some(hub) = self.hub.upgrade() else { return };
-        let backend = &hub.backends[self.index].name;
+        let backend = &self.name;
         let logger = params.logger.as_deref().unwrap_or("");
         let data = params.data.to_string();
         match params.level {

@@ -1,32 +1,35 @@
 //! One configured backend and the task that keeps it connected: connect
 //! (child process or HTTP), read its whole catalog, re-read it on
-//! list_changed and after every reconnect, and when the connection ends (a
-//! child exits, or a request to an HTTP backend fails at the transport) end
-//! its process group and restart it with exponential backoff — reset only
-//! after sustained uptime, so a crash-looping backend is held at the longest
-//! delay — while the other backends never notice.
+//! list_changed, after every reconnect and — for a backend whose list results
+//! carry a freshness (`ttlMs`, 2026-07-28) — when a client lists after that
+//! freshness ran out; and when the connection ends (a child exits, or a
+//! request to an HTTP backend fails at the transport) end its process group
+//! and restart it with exponential backoff, reset only after sustained
+//! uptime. A backend only publishes: its status and catalog are read by
+//! whoever holds it, and every change bumps a shared [`Changes`] counter that
+//! the hub follows. Nothing here knows the hub.
 
 mod client;
 mod connect;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use rmcp::model::{PaginatedRequestParams, ProtocolVersion, ServerNotification, SubscriptionFilter, Tool};
 use rmcp::service::ClientCacheConfig;
 use rmcp::{Peer, RoleClient};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 pub use client::{BackendClient, implementation};
 pub use connect::ConnectError;
 
-use crate::config;
-use crate::hub::Hub;
+use crate::progress::ProgressRoutes;
 use crate::redact;
+use crate::resolve::{BackendSpec, RetryPolicy};
 
 /// Where a backend is in its life.
 #[derive(Debug, Clone)]
@@ -45,15 +48,53 @@ pub enum Status {
     Stopped,
 }
 
-/// How a supervisor retries.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Keep retrying a backend that has never connected (`connect_retry.enabled`).
-    pub retry_unreachable: bool,
-    /// Restart a backend whose connection ended (false for one-shot commands).
-    pub restart: bool,
-    pub max_delay: Duration,
-    pub attempt_timeout: Duration,
+/// A counter every backend bumps when its status or catalog changes; the hub
+/// rebuilds its snapshot when the counter moved and wakes on its watch.
+pub struct Changes {
+    version: AtomicU64,
+    tx: watch::Sender<u64>,
+}
+
+impl Default for Changes {
+    fn default() -> Self {
+        Changes {
+            version: AtomicU64::new(0),
+            tx: watch::channel(0).0,
+        }
+    }
+}
+
+impl Changes {
+    pub fn publish(&self) {
+        let v = self.version.fetch_add(1, Ordering::AcqRel) + 1;
+        self.tx.send_replace(v);
+    }
+
+    /// The number of changes so far.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.tx.subscribe()
+    }
+}
+
+/// A backend's tools under their own names, as last listed.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub tools: Vec<Tool>,
+    /// When the listing that produced it began.
+    pub listed_at: Option<Instant>,
+    /// Until when it is fresh, when the backend said (`ttlMs`); `None`: until
+    /// the backend announces a change.
+    pub fresh_until: Option<Instant>,
+}
+
+impl Catalog {
+    pub fn is_stale(&self, now: Instant) -> bool {
+        self.fresh_until.is_some_and(|t| now >= t)
+    }
 }
 
 /// The first retry waits this long; each further failure doubles it.
@@ -64,44 +105,48 @@ const STABLE_UPTIME: Duration = Duration::from_secs(60);
 const CRASH_LOOP: u32 = 5;
 /// Pages of one catalog listing, at most (a guard against endless cursors).
 const MAX_PAGES: usize = 1000;
+/// Handshakes that failed in a way that says nothing about the backend (a
+/// garbled or uncorrelated answer) are retried this many times even when
+/// `connect_retry` is off.
+const TRANSIENT_RETRIES: u32 = 3;
+
+/// How the next connection opens (see `connect::Lifecycle`).
+const AUTO: u8 = 0;
+const INITIALIZE: u8 = 1;
+const DISCOVER: u8 = 2;
 
 /// One configured backend.
 pub struct Backend {
-    pub index: usize,
-    pub name: String,
-    pub prefix: String,
-    pub description: Option<String>,
-    pub timeout: Duration,
-    pub spec: config::Backend,
+    pub spec: BackendSpec,
     status: ArcSwap<Status>,
-    tools: ArcSwap<Vec<Tool>>,
+    catalog: ArcSwap<Catalog>,
     refresh: Notify,
     reconnect: Notify,
+    /// One listing at a time; concurrent client lists of a stale catalog share it.
+    listing: tokio::sync::Mutex<()>,
     settled: AtomicBool,
-    /// The backend answered discover with only handshake-era versions.
-    needs_initialize: AtomicBool,
+    /// How the backend is approached: probe first, or the handshake it showed it needs.
+    lifecycle: AtomicU8,
+    changes: Arc<Changes>,
 }
 
 impl Backend {
-    pub fn new(index: usize, spec: config::Backend) -> Backend {
-        let timeout = match &spec {
-            config::Backend::Command(c) => c.timeout,
-            config::Backend::Http(h) => h.timeout,
-        };
+    pub fn new(spec: BackendSpec, changes: Arc<Changes>) -> Backend {
         Backend {
-            index,
-            name: spec.name().clone(),
-            prefix: spec.effective_prefix().to_string(),
-            description: spec.description().clone(),
-            timeout,
             spec,
             status: ArcSwap::from_pointee(Status::Connecting),
-            tools: ArcSwap::from_pointee(Vec::new()),
+            catalog: ArcSwap::from_pointee(Catalog::default()),
             refresh: Notify::new(),
             reconnect: Notify::new(),
+            listing: tokio::sync::Mutex::new(()),
             settled: AtomicBool::new(false),
-            needs_initialize: AtomicBool::new(false),
+            lifecycle: AtomicU8::new(AUTO),
+            changes,
         }
+    }
+
+    pub fn name(&self) -> &Arc<str> {
+        &self.spec.name
     }
 
     pub fn status(&self) -> Arc<Status> {
@@ -116,18 +161,10 @@ impl Backend {
         }
     }
 
-    /// The backend's tools under their own names, as last listed (kept while
-    /// it is down; the router serves only connected backends).
-    pub fn tools(&self) -> Arc<Vec<Tool>> {
-        self.tools.load_full()
-    }
-
-    /// Whether `public` carries this backend's (non-empty) prefix.
-    pub fn owns(&self, public: &str) -> bool {
-        !self.prefix.is_empty()
-            && public
-                .strip_prefix(self.prefix.as_str())
-                .is_some_and(|rest| rest.starts_with(crate::names::SEPARATOR))
+    /// The backend's catalog as last listed (kept while it is down; the
+    /// router serves only connected backends).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.load_full()
     }
 
     /// Ask the supervisor to list this backend's tools again.
@@ -139,7 +176,7 @@ impl Backend {
     /// the transport (HTTP backends only: a command backend that dies ends its
     /// connection by itself).
     pub fn request_reconnect(&self) {
-        if matches!(self.spec, config::Backend::Http(_)) {
+        if self.spec.is_http() {
             self.reconnect.notify_one();
         }
     }
@@ -166,54 +203,87 @@ impl Backend {
         }
     }
 
-    /// Where the backend is, for logs (never its arguments or credentials).
-    pub fn target(&self) -> String {
-        match &self.spec {
-            config::Backend::Command(c) => format!("command {}", c.command[0]),
-            config::Backend::Http(h) => format!("endpoint {}", redact::urls(&h.endpoint)),
-        }
-    }
-
-    fn set_status(&self, hub: &Hub, status: Status) {
+    fn set_status(&self, status: Status) {
         self.status.store(Arc::new(status));
-        hub.status_changed();
+        self.changes.publish();
     }
 
     /// Records that the first attempt is over (set before waking waiters).
-    fn mark_settled(&self, hub: &Hub) {
+    fn mark_settled(&self) {
         self.settled.store(true, Ordering::Release);
-        hub.status_changed();
+        self.changes.publish();
+    }
+
+    /// Lists the catalog again if the freshness the backend declared has run
+    /// out; callers that arrive while a listing runs wait for it instead of
+    /// starting another.
+    pub async fn refresh_if_stale(&self) {
+        let asked = Instant::now();
+        if !self.catalog().is_stale(asked) {
+            return;
+        }
+        let Some(peer) = self.peer() else { return };
+        let _one = self.listing.lock().await;
+        if self.catalog().listed_at.is_some_and(|t| t >= asked) {
+            return;
+        }
+        if let Err(e) = self.list_into_catalog(&peer, self.spec.timeout).await {
+            tracing::warn!(backend = %self.spec.name, "{e}; serving the previous catalog");
+        }
+    }
+
+    /// Re-reads the whole catalog and publishes it.
+    async fn relist(&self, peer: &Peer<RoleClient>, timeout: Duration) -> Result<(), String> {
+        let _one = self.listing.lock().await;
+        self.list_into_catalog(peer, timeout).await
+    }
+
+    async fn list_into_catalog(&self, peer: &Peer<RoleClient>, timeout: Duration) -> Result<(), String> {
+        let began = Instant::now();
+        let (tools, ttl) = list_all_tools(peer, timeout)
+            .await
+            .map_err(|e| format!("listing its tools failed: {e}"))?;
+        self.catalog.store(Arc::new(Catalog {
+            tools,
+            listed_at: Some(began),
+            fresh_until: ttl.and_then(|ttl| began.checked_add(ttl)),
+        }));
+        self.changes.publish();
+        Ok(())
     }
 }
 
-/// Keeps backend `index` connected until `shutdown`.
-pub async fn supervise(hub: Arc<Hub>, index: usize, policy: RetryPolicy, shutdown: CancellationToken) {
-    let b = hub.backends[index].clone();
+/// Keeps backend `b` connected until `shutdown`.
+pub async fn supervise(
+    b: Arc<Backend>,
+    policy: RetryPolicy,
+    progress: Arc<ProgressRoutes>,
+    shutdown: CancellationToken,
+) {
     let mut failures: u32 = 0;
+    let mut transient: u32 = 0;
     let mut ever_connected = false;
     loop {
-        b.set_status(&hub, Status::Connecting);
-        tracing::debug!(backend = %b.name, target = %b.target(), "connecting");
-        let client = BackendClient::new(Arc::downgrade(&hub), index);
+        b.set_status(Status::Connecting);
+        tracing::debug!(backend = %b.spec.name, target = %b.spec.target(), "connecting");
+        let client = BackendClient::new(Arc::downgrade(&b), progress.clone());
         let attempt = tokio::select! {
             r = tokio::time::timeout(policy.attempt_timeout, connect(&b, client)) => r,
             () = shutdown.cancelled() => break,
         };
+        let mut retry_anyway = false;
         let error = match attempt {
             Ok(Ok((conn, group))) => {
                 ever_connected = true;
+                transient = 0;
                 let started = Instant::now();
-                let ended = run_connected(&hub, &b, conn, &policy, &shutdown).await;
+                let ended = run_connected(&b, conn, &policy, &shutdown).await;
                 // Down first, so its calls fail at once and its tools leave the
                 // list; the last catalog is kept to name the backend in errors.
-                b.set_status(
-                    &hub,
-                    Status::Down {
-                        error: ended.clone(),
-                        retry_at: None,
-                    },
-                );
-                hub.rebuild();
+                b.set_status(Status::Down {
+                    error: ended.clone(),
+                    retry_at: None,
+                });
                 if let Some(g) = group {
                     g.end(connect::GROUP_GRACE).await;
                 }
@@ -225,43 +295,56 @@ pub async fn supervise(hub: Arc<Hub>, index: usize, policy: RetryPolicy, shutdow
                 }
                 ended
             }
-            Ok(Err(e)) => e.to_string(),
+            Ok(Err(e)) => {
+                if e.is_transient() && transient < TRANSIENT_RETRIES {
+                    transient += 1;
+                    retry_anyway = true;
+                }
+                e.to_string()
+            }
             Err(_) => ConnectError::Timeout(policy.attempt_timeout).to_string(),
         };
         failures += 1;
-        let give_up = if ever_connected {
-            !policy.restart
-        } else {
-            !policy.retry_unreachable
-        };
+        let give_up = !retry_anyway
+            && if ever_connected {
+                !policy.restart
+            } else {
+                !policy.retry_unreachable
+            };
         if give_up {
-            tracing::warn!(backend = %b.name, "{error}; not retrying");
-            b.set_status(&hub, Status::Down { error, retry_at: None });
-            b.mark_settled(&hub);
+            tracing::warn!(backend = %b.spec.name, "{error}; not retrying");
+            b.set_status(Status::Down { error, retry_at: None });
+            b.mark_settled();
             shutdown.cancelled().await;
             break;
         }
-        let delay = backoff(failures, policy.max_delay);
-        if failures >= CRASH_LOOP && ever_connected {
-            tracing::error!(backend = %b.name, failures, "{error}; the backend keeps failing, retrying in {delay:.1?}");
+        let delay = if retry_anyway {
+            // The backend answered, just not in step: try again soon.
+            FIRST_DELAY
         } else {
-            tracing::warn!(backend = %b.name, "{error}; retrying in {delay:.1?}");
+            backoff(failures, policy.max_delay)
+        };
+        if failures >= CRASH_LOOP && ever_connected {
+            tracing::error!(backend = %b.spec.name, failures, "{error}; the backend keeps failing, retrying in {delay:.1?}");
+        } else {
+            tracing::warn!(backend = %b.spec.name, "{error}; retrying in {delay:.1?}");
         }
-        b.set_status(
-            &hub,
-            Status::Down {
-                error,
-                retry_at: Some(Instant::now() + delay),
-            },
-        );
-        b.mark_settled(&hub);
+        b.set_status(Status::Down {
+            error,
+            retry_at: Instant::now().checked_add(delay),
+        });
+        // A transient failure is not the end of the first attempt: whoever
+        // waits for the backend (the first tools/list, `list`) waits for the retry.
+        if !retry_anyway {
+            b.mark_settled();
+        }
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = shutdown.cancelled() => break,
         }
     }
-    b.set_status(&hub, Status::Stopped);
-    b.mark_settled(&hub);
+    b.set_status(Status::Stopped);
+    b.mark_settled();
 }
 
 /// Exponential backoff from `FIRST_DELAY`, capped, with ±20% jitter so
@@ -276,28 +359,39 @@ fn backoff(failures: u32, max: Duration) -> Duration {
     base.mul_f64(jitter)
 }
 
-/// One connection attempt. A backend that answers `server/discover` with
-/// only handshake-era versions is reconnected at once with `initialize`, and
-/// approached that way from then on.
+/// One connection attempt, in the way the backend is known to need: a
+/// backend that answers `server/discover` with only handshake-era versions is
+/// reconnected at once with `initialize`, and one whose late answer to the
+/// probe showed it speaks only 2026-07-28 is reconnected at once with
+/// `server/discover`; each is approached that way from then on.
 async fn connect(
     b: &Backend,
     client: BackendClient,
 ) -> Result<(connect::Connection, Option<connect::ProcessGroup>), ConnectError> {
-    let initialize = b.needs_initialize.load(Ordering::Relaxed);
-    let attempt = |initialize| {
+    let attempt = |lifecycle| {
         let client = client.clone();
         async move {
-            match &b.spec {
-                config::Backend::Command(c) => connect::command(&b.name, c, client, initialize).await,
-                config::Backend::Http(h) => Ok((connect::http(h, client, initialize).await?, None)),
+            match &b.spec.transport {
+                crate::config::Backend::Command(c) => connect::command(&b.spec.name, c, client, lifecycle).await,
+                crate::config::Backend::Http(h) => Ok((connect::http(h, client, lifecycle).await?, None)),
             }
         }
     };
-    match attempt(initialize).await {
-        Err(ConnectError::NeedsInitialize) if !initialize => {
-            tracing::debug!(backend = %b.name, "it offers only handshake-era protocol versions; using initialize");
-            b.needs_initialize.store(true, Ordering::Relaxed);
-            attempt(true).await
+    let lifecycle = match b.lifecycle.load(Ordering::Relaxed) {
+        INITIALIZE => connect::Lifecycle::Initialize,
+        DISCOVER => connect::Lifecycle::Discover,
+        _ => connect::Lifecycle::Auto,
+    };
+    match attempt(lifecycle).await {
+        Err(ConnectError::NeedsInitialize) if lifecycle != connect::Lifecycle::Initialize => {
+            tracing::debug!(backend = %b.spec.name, "it offers only handshake-era protocol versions; using initialize");
+            b.lifecycle.store(INITIALIZE, Ordering::Relaxed);
+            attempt(connect::Lifecycle::Initialize).await
+        }
+        Err(ConnectError::NeedsDiscover) if lifecycle != connect::Lifecycle::Discover => {
+            tracing::debug!(backend = %b.spec.name, "it speaks only 2026-07-28; using server/discover");
+            b.lifecycle.store(DISCOVER, Ordering::Relaxed);
+            attempt(connect::Lifecycle::Discover).await
         }
         other => other,
     }
@@ -305,7 +399,6 @@ async fn connect(
 
 /// Serves one live connection; returns why it ended.
 async fn run_connected(
-    hub: &Arc<Hub>,
     b: &Arc<Backend>,
     conn: connect::Connection,
     policy: &RetryPolicy,
@@ -338,7 +431,7 @@ async fn run_connected(
 
     if lists_tools {
         let first = tokio::select! {
-            r = refresh(hub, b, &peer, policy.attempt_timeout) => r,
+            r = b.relist(&peer, policy.attempt_timeout) => r,
             () = shutdown.cancelled() => Err("mcpmux is shutting down".to_string()),
         };
         if let Err(e) = first {
@@ -348,22 +441,18 @@ async fn run_connected(
     }
     let server = info.as_ref().and_then(|i| i.server_info.as_ref());
     tracing::info!(
-        backend = %b.name,
+        backend = %b.spec.name,
         protocol = %protocol,
         server = server.map_or("?", |s| s.name.as_str()),
-        tools = b.tools().len(),
+        tools = b.catalog().tools.len(),
         "connected"
     );
-    b.set_status(
-        hub,
-        Status::Ready {
-            peer: peer.clone(),
-            protocol: protocol.clone(),
-            instructions: info.as_ref().and_then(|i| i.instructions.clone()),
-        },
-    );
-    hub.rebuild();
-    b.mark_settled(hub);
+    b.set_status(Status::Ready {
+        peer: peer.clone(),
+        protocol: protocol.clone(),
+        instructions: info.as_ref().and_then(|i| i.instructions.clone()),
+    });
+    b.mark_settled();
 
     // Stateless (2026-07-28) backends send list_changed only on a subscription stream.
     let listener =
@@ -376,8 +465,8 @@ async fn run_connected(
             },
             () = b.refresh.notified(), if lists_tools => {
                 tokio::select! {
-                    r = refresh(hub, b, &peer, b.timeout) => if let Err(e) = r {
-                        tracing::warn!(backend = %b.name, "{e}; keeping the previous catalog");
+                    r = b.relist(&peer, b.spec.timeout) => if let Err(e) = r {
+                        tracing::warn!(backend = %b.spec.name, "{e}; keeping the previous catalog");
                     },
                     () = shutdown.cancelled() => {}
                 }
@@ -400,19 +489,11 @@ async fn run_connected(
     ended
 }
 
-/// Re-reads the backend's whole catalog and publishes it.
-async fn refresh(hub: &Hub, b: &Backend, peer: &Peer<RoleClient>, timeout: Duration) -> Result<(), String> {
-    let tools = list_all_tools(peer, timeout)
-        .await
-        .map_err(|e| format!("listing its tools failed: {e}"))?;
-    b.tools.store(Arc::new(tools));
-    hub.rebuild();
-    Ok(())
-}
-
-/// Every page of tools/list, guarding against a cursor that never advances.
-async fn list_all_tools(peer: &Peer<RoleClient>, timeout: Duration) -> Result<Vec<Tool>, String> {
+/// Every page of tools/list, guarding against a cursor that never advances,
+/// and the shortest freshness (`ttlMs`) any page declared.
+async fn list_all_tools(peer: &Peer<RoleClient>, timeout: Duration) -> Result<(Vec<Tool>, Option<Duration>), String> {
     let mut tools = Vec::new();
+    let mut ttl: Option<Duration> = None;
     let mut cursor: Option<String> = None;
     let mut seen = HashSet::new();
     for _ in 0..MAX_PAGES {
@@ -423,12 +504,16 @@ async fn list_all_tools(peer: &Peer<RoleClient>, timeout: Duration) -> Result<Ve
             .await
             .map_err(|_| format!("no answer within {timeout:?}"))?
             .map_err(|e| redact::urls(&e.to_string()))?;
+        if let Some(ms) = page.ttl_ms {
+            let d = Duration::from_millis(ms);
+            ttl = Some(ttl.map_or(d, |t| t.min(d)));
+        }
         tools.extend(page.tools);
         match page.next_cursor {
-            None => return Ok(tools),
+            None => return Ok((tools, ttl)),
             Some(next) if !seen.insert(next.clone()) => {
                 tracing::warn!(cursor = %next, "the backend repeated a tools/list cursor; stopping at {} tools", tools.len());
-                return Ok(tools);
+                return Ok((tools, ttl));
             }
             Some(next) => cursor = Some(next),
         }
@@ -437,7 +522,7 @@ async fn list_all_tools(peer: &Peer<RoleClient>, timeout: Duration) -> Result<Ve
         "the backend's tools/list ran past {MAX_PAGES} pages; stopping at {} tools",
         tools.len()
     );
-    Ok(tools)
+    Ok((tools, ttl))
 }
 
 /// Follows a stateless backend's tools/list_changed on a `subscriptions/listen` stream.
@@ -454,7 +539,7 @@ async fn listen_changes(peer: Peer<RoleClient>, b: Arc<Backend>) {
                     }
                 }
             }
-            Err(e) => tracing::debug!(backend = %b.name, "subscriptions/listen failed: {e}"),
+            Err(e) => tracing::debug!(backend = %b.spec.name, "subscriptions/listen failed: {e}"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
