@@ -1,15 +1,22 @@
 //! Opening one connection to a backend: a child process in its own process
 //! group with a minimal environment and its stderr drained into the log, or a
-//! streamable HTTP client carrying the backend's credentials. Credentials are
-//! applied here and nowhere else; above this module a backend is just a peer.
+//! streamable HTTP client carrying the backend's credentials — and the
+//! opening handshake in the era the backend speaks, patient with backends
+//! that are slow to start. Credentials are applied here and nowhere else;
+//! above this module a backend is just a peer.
 
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use process_wrap::tokio::{CommandWrap, KillOnDrop, ProcessGroup as GroupLeader};
-use rmcp::model::ProtocolVersion;
-use rmcp::service::{ClientInitializeError, RunningService};
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientRequest, JsonRpcMessage, ProtocolVersion, RequestId, ServerJsonRpcMessage, ServerResult,
+};
+use rmcp::service::{ClientInitializeError, RunningService, RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientLifecycleMode, ClientServiceExt as _, RoleClient};
@@ -37,19 +44,164 @@ pub enum ConnectError {
     /// versions that begin with `initialize` (rmcp's Auto mode stops there).
     #[error("the backend speaks only protocol versions with an initialize handshake")]
     NeedsInitialize,
+    /// The backend was slow to answer the `server/discover` probe, refused
+    /// the `initialize` sent after it, and then answered the probe: it speaks
+    /// only 2026-07-28.
+    #[error("the backend speaks only protocol versions without an initialize handshake")]
+    NeedsDiscover,
+    /// The handshake went out of step (an answer that matched no request):
+    /// nothing says the backend is broken, so it is worth another try.
+    #[error("the MCP handshake failed: {0}")]
+    Transient(String),
 }
 
-impl From<ClientInitializeError> for ConnectError {
-    fn from(e: ClientInitializeError) -> Self {
+impl ConnectError {
+    /// Whether the failure says nothing about the backend itself.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ConnectError::Transient(_))
+    }
+
+    fn from_handshake(e: ClientInitializeError, probe: &ProbeOutcome) -> ConnectError {
+        let transient = |e: &ClientInitializeError| {
+            matches!(
+                e,
+                ClientInitializeError::ConflictInitResponseId(..)
+                    | ClientInitializeError::UncorrelatedErrorResponse { .. }
+                    | ClientInitializeError::ExpectedInitResponse(_)
+            )
+        };
         match e {
             ClientInitializeError::NoCompatibleProtocolVersion { server_supported, .. }
                 if server_supported.iter().any(ProtocolVersion::has_initialize) =>
             {
                 ConnectError::NeedsInitialize
             }
+            _ if probe.late_modern.load(Ordering::Acquire) => ConnectError::NeedsDiscover,
+            ClientInitializeError::LegacyFallbackFailed { fallback, .. } if transient(&fallback) => {
+                ConnectError::Transient(redact::urls(&fallback.to_string()))
+            }
+            e if transient(&e) => ConnectError::Transient(redact::urls(&e.to_string())),
             e => ConnectError::Handshake(redact::urls(&e.to_string())),
         }
     }
+}
+
+/// How a connection opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Probe with `server/discover` (2026-07-28), fall back to `initialize`.
+    Auto,
+    /// `initialize` (2025-11-25 and older).
+    Initialize,
+    /// `server/discover` only, as long as the backend takes to answer.
+    Discover,
+}
+
+/// What the probe wrapper learnt.
+#[derive(Default)]
+struct ProbeOutcome {
+    /// The probe was answered with a discover result after the fallback began.
+    late_modern: AtomicBool,
+}
+
+/// A transport that sets aside a late answer to the `server/discover` probe.
+///
+/// rmcp's `Auto` lifecycle waits a fixed 10 s for the probe's answer, then
+/// sends `initialize`. A backend slower than that to start (npx or uvx
+/// installing on first run, an image being pulled) answers both, in order:
+/// without this wrapper the probe's answer arrives where the `initialize`
+/// answer is expected and the handshake fails. Answers to the probe that
+/// arrive after `initialize` was sent are dropped here (and a discover result
+/// among them is remembered: the backend may speak only 2026-07-28). Past the
+/// handshake it passes every message through.
+struct LateProbe<T> {
+    inner: T,
+    probes: Vec<RequestId>,
+    fell_back: bool,
+    outcome: Arc<ProbeOutcome>,
+}
+
+impl<T> LateProbe<T> {
+    fn new(inner: T) -> (Self, Arc<ProbeOutcome>) {
+        let outcome = Arc::new(ProbeOutcome::default());
+        let wrapper = LateProbe {
+            inner,
+            probes: Vec::new(),
+            fell_back: false,
+            outcome: outcome.clone(),
+        };
+        (wrapper, outcome)
+    }
+}
+
+impl<T: Transport<RoleClient>> Transport<RoleClient> for LateProbe<T> {
+    type Error = T::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        if let ClientJsonRpcMessage::Request(r) = &item {
+            match &r.request {
+                ClientRequest::DiscoverRequest(_) if !self.fell_back => self.probes.push(r.id.clone()),
+                ClientRequest::InitializeRequest(_) if !self.probes.is_empty() => self.fell_back = true,
+                _ => {}
+            }
+        }
+        self.inner.send(item)
+    }
+
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
+        loop {
+            let message = self.inner.receive().await?;
+            if self.probes.is_empty() {
+                return Some(message);
+            }
+            let id = match &message {
+                JsonRpcMessage::Response(r) => Some(&r.id),
+                JsonRpcMessage::Error(e) => e.id.as_ref(),
+                _ => None,
+            };
+            let Some(at) = id.and_then(|id| self.probes.iter().position(|p| p == id)) else {
+                return Some(message);
+            };
+            self.probes.swap_remove(at);
+            if !self.fell_back {
+                return Some(message);
+            }
+            if matches!(&message, ServerJsonRpcMessage::Response(r) if matches!(r.result, ServerResult::DiscoverResult(_)))
+            {
+                self.outcome.late_modern.store(true, Ordering::Release);
+            }
+            tracing::debug!("set aside a late answer to the server/discover probe");
+        }
+    }
+
+    fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.inner.close()
+    }
+}
+
+/// Opens the MCP session on `transport` in the given lifecycle.
+async fn handshake<T>(client: BackendClient, transport: T, lifecycle: Lifecycle) -> Result<Connection, ConnectError>
+where
+    T: Transport<RoleClient> + 'static,
+{
+    let (transport, outcome) = LateProbe::new(transport);
+    let mode = match lifecycle {
+        Lifecycle::Initialize => ClientLifecycleMode::Initialize,
+        Lifecycle::Discover => ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::LATEST],
+        },
+        Lifecycle::Auto => ClientLifecycleMode::Auto {
+            preferred_versions: vec![ProtocolVersion::LATEST],
+            legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
+        },
+    };
+    client
+        .serve_with_lifecycle(transport, mode)
+        .await
+        .map_err(|e| ConnectError::from_handshake(e, &outcome))
 }
 
 pub type Connection = RunningService<RoleClient, BackendClient>;
@@ -84,19 +236,6 @@ impl ProcessGroup {
     }
 }
 
-/// How a backend is approached: probe the stateless 2026-07-28 protocol and
-/// fall back to the `initialize` handshake of 2025-11-25 (`Auto`), or go
-/// straight to `initialize` for a backend known to need it.
-fn lifecycle(initialize: bool) -> ClientLifecycleMode {
-    if initialize {
-        return ClientLifecycleMode::Initialize;
-    }
-    ClientLifecycleMode::Auto {
-        preferred_versions: vec![ProtocolVersion::LATEST],
-        legacy_version: Some(ProtocolVersion::LATEST_WITH_INITIALIZE),
-    }
-}
-
 /// The environment of a command backend: the inherited minimum, the names its
 /// `env_passthrough` lets through (`NAME` or `PREFIX_*`), then its own `env`.
 pub fn child_env(spec: &CommandBackend, parent: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
@@ -121,7 +260,7 @@ pub async fn command(
     name: &str,
     spec: &CommandBackend,
     client: BackendClient,
-    initialize: bool,
+    lifecycle: Lifecycle,
 ) -> Result<(Connection, Option<ProcessGroup>), ConnectError> {
     let program = spec.command[0].clone();
     let mut cmd = tokio::process::Command::new(&program);
@@ -160,13 +299,13 @@ pub async fn command(
             }
         });
     }
-    match client.serve_with_lifecycle(transport, lifecycle(initialize)).await {
+    match handshake(client, transport, lifecycle).await {
         Ok(conn) => Ok((conn, group)),
         Err(e) => {
             if let Some(g) = group {
                 g.end(GROUP_GRACE).await;
             }
-            Err(e.into())
+            Err(e)
         }
     }
 }
@@ -174,7 +313,7 @@ pub async fn command(
 /// How long a backend's process group has between SIGTERM and SIGKILL.
 pub const GROUP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-pub async fn http(spec: &HttpBackend, client: BackendClient, initialize: bool) -> Result<Connection, ConnectError> {
+pub async fn http(spec: &HttpBackend, client: BackendClient, lifecycle: Lifecycle) -> Result<Connection, ConnectError> {
     let mut config = StreamableHttpClientTransportConfig::with_uri(spec.endpoint.as_str());
     match &spec.auth {
         Auth::None(_) => {}
@@ -196,5 +335,5 @@ pub async fn http(spec: &HttpBackend, client: BackendClient, initialize: bool) -
         }
     }
     let transport = StreamableHttpClientTransport::from_config(config);
-    Ok(client.serve_with_lifecycle(transport, lifecycle(initialize)).await?)
+    handshake(client, transport, lifecycle).await
 }
