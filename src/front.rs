@@ -1,10 +1,13 @@
 //! The MCP server clients talk to: one cheap handle on the hub per session
 //! (stdio, or each HTTP session or stateless request). It answers tools/list
-//! from the router snapshot, page by page, and routes tools/call through the
-//! hub; it registers sessions for list_changed — on `initialize` for
-//! 2025-11-25 clients, on `subscriptions/listen` for 2026-07-28 clients.
+//! from the router snapshot, page by page (re-listing first the backends
+//! whose declared freshness ran out), and routes tools/call through the hub;
+//! every answer goes out in the client's own era (`bridge`). It registers
+//! sessions for list_changed — on `initialize` for 2025-11-25 clients, on
+//! `subscriptions/listen` for 2026-07-28 clients.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ServerConfig, SubscriptionFilter,
@@ -13,6 +16,7 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use crate::bridge::{self, Era};
 use crate::hub::Hub;
 
 #[derive(Clone)]
@@ -34,18 +38,23 @@ impl ServerHandler for FrontHandler {
     async fn list_tools(
         &self,
         params: Option<PaginatedRequestParams>,
-        _: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        // A client that lists right after start sees the backends that come up
-        // promptly; the rest arrive later with notifications/tools/list_changed.
         let cursor = params.as_ref().and_then(|p| p.cursor.as_deref());
         if cursor.is_none() {
+            // A client that lists right after start sees the backends that come up
+            // promptly; the rest arrive later with notifications/tools/list_changed.
             self.hub.wait_settled(self.hub.startup_left()).await;
+            // A listing from the start shows what the backends offer now.
+            self.hub.refresh_stale().await;
         }
         let router = self.hub.router();
         let (tools, next) = router.page(cursor, self.hub.settings.page_size)?;
         let mut result = ListToolsResult::with_all_items(tools.to_vec());
         result.next_cursor = next;
+        if Era::of(&ctx) == Era::Stateless {
+            result.ttl_ms = bridge::ttl_ms(router.fresh_until, Instant::now());
+        }
         Ok(result)
     }
 
@@ -54,7 +63,9 @@ impl ServerHandler for FrontHandler {
         params: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.hub.call_tool(params, ctx).await
+        let era = Era::of(&ctx);
+        let response = self.hub.call_tool(params, ctx).await?;
+        Ok(bridge::call_result(era, response))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
