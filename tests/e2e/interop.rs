@@ -81,12 +81,21 @@ fn slow_start() -> Result {
 fn cold_quickstart() -> Result {
     block_on(async {
         let s = Scratch::new("cold-quickstart");
-        let cache = s.dir.join("npm-cache");
+        // Backends see a minimal environment (HOME, not npm_config_cache), so
+        // the cold cache is a fresh HOME, with the user's npm settings copied in.
+        let home = s.dir.join("home");
+        std::fs::create_dir_all(&home)?;
+        if let Some(rc) = std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".npmrc"))
+            && rc.is_file()
+        {
+            std::fs::copy(&rc, home.join(".npmrc"))?;
+        }
+        let cache = home.join(".npm");
         let out = tokio::time::timeout(
             Duration::from_secs(300),
             mcpmux()
                 .current_dir(root())
-                .env("npm_config_cache", &cache)
+                .env("HOME", &home)
                 .env("TMPDIR", &s.dir)
                 .args(["list", "--json", "-c", "examples/quickstart.yaml"])
                 .output(),
