@@ -30,6 +30,8 @@ use crate::router::{Router, Source};
 const DEBOUNCE: Duration = Duration::from_millis(50);
 /// How long one client may take to accept a list_changed notification.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client's tools/list waits for backends whose catalog went stale.
+const STALE_WAIT: Duration = Duration::from_secs(5);
 
 /// The backends, in configuration order and by name.
 #[derive(Default)]
@@ -198,21 +200,27 @@ impl Hub {
 
     /// Lists again, all at once, every connected backend whose catalog's
     /// declared freshness has run out (2026-07-28 `ttlMs`), so a client's
-    /// list shows what the backends offer now.
+    /// list shows what the backends offer now. A backend slower than
+    /// `STALE_WAIT` to answer is served from its previous catalog this time
+    /// (its listing goes on, and clients hear when it changes the list).
     pub async fn refresh_stale(&self) {
         let now = Instant::now();
-        let stale: Vec<&Arc<Backend>> = self
+        let refreshes: Vec<_> = self
             .backends
             .iter()
             .filter(|b| b.catalog().is_stale(now) && b.peer().is_some())
-            .collect();
-        if !stale.is_empty() {
-            let mut refreshes: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
-            for b in stale {
+            .map(|b| {
                 let b = b.clone();
-                refreshes.spawn(async move { b.refresh_if_stale().await });
-            }
-            while refreshes.join_next().await.is_some() {}
+                tokio::spawn(async move { b.refresh_if_stale().await })
+            })
+            .collect();
+        if !refreshes.is_empty() {
+            let _ = tokio::time::timeout(STALE_WAIT, async {
+                for r in refreshes {
+                    let _ = r.await;
+                }
+            })
+            .await;
         }
     }
 

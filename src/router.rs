@@ -227,6 +227,23 @@ mod tests {
     }
 
     #[test]
+    fn freshness_is_the_soonest_declared() {
+        let (a, b, c): (Arc<str>, Arc<str>, Arc<str>) = ("a".into(), "b".into(), "c".into());
+        let tools = [tool("echo", "")];
+        let now = Instant::now();
+        let soon = now + std::time::Duration::from_secs(1);
+        let later = now + std::time::Duration::from_secs(9);
+        let mut sources = vec![source(&a, "a", None, &tools), source(&b, "b", None, &tools)];
+        assert_eq!(Router::build(1, &sources).fresh_until, None, "nobody declared one");
+        sources[0].fresh_until = Some(later);
+        sources.push(Source {
+            fresh_until: Some(soon),
+            ..source(&c, "c", None, &tools)
+        });
+        assert_eq!(Router::build(1, &sources).fresh_until, Some(soon));
+    }
+
+    #[test]
     fn clashes_keep_the_first_backend_and_are_reported() {
         let (first, second): (Arc<str>, Arc<str>) = ("first".into(), "second".into());
         let a = [tool("echo", "")];

@@ -127,6 +127,10 @@ pub struct Backend {
     settled: AtomicBool,
     /// How the backend is approached: probe first, or the handshake it showed it needs.
     lifecycle: AtomicU8,
+    /// The backend announces its list changes (a 2025-era notification, or a
+    /// live `subscriptions/listen` stream): its catalog is fresh until it
+    /// says otherwise, whatever `ttlMs` it declared.
+    announces: AtomicBool,
     changes: Arc<Changes>,
 }
 
@@ -141,6 +145,7 @@ impl Backend {
             listing: tokio::sync::Mutex::new(()),
             settled: AtomicBool::new(false),
             lifecycle: AtomicU8::new(AUTO),
+            announces: AtomicBool::new(false),
             changes,
         }
     }
@@ -243,10 +248,11 @@ impl Backend {
         let (tools, ttl) = list_all_tools(peer, timeout)
             .await
             .map_err(|e| format!("listing its tools failed: {e}"))?;
+        let announces = self.announces.load(Ordering::Acquire);
         self.catalog.store(Arc::new(Catalog {
             tools,
             listed_at: Some(began),
-            fresh_until: ttl.and_then(|ttl| began.checked_add(ttl)),
+            fresh_until: ttl.filter(|_| !announces).and_then(|ttl| began.checked_add(ttl)),
         }));
         self.changes.publish();
         Ok(())
@@ -417,6 +423,9 @@ async fn run_connected(
         .and_then(|i| i.capabilities.tools.as_ref())
         .and_then(|t| t.list_changed)
         .unwrap_or(false);
+    // A 2025-era backend that declared list changes sends them on its
+    // session; a 2026-07-28 one on the listen stream opened below.
+    b.announces.store(notifies, Ordering::Release);
     let cancel = conn.cancellation_token();
     let mut waiting = tokio::spawn(conn.waiting());
     // A reconnect asked for while the previous connection was failing is stale.
@@ -532,6 +541,7 @@ async fn listen_changes(peer: Peer<RoleClient>, b: Arc<Backend>) {
         match peer.listen(filter.clone()).await {
             Ok(mut sub) => {
                 // Changes made before this stream was (re)opened were not heard: list again.
+                b.announces.store(true, Ordering::Release);
                 b.request_refresh();
                 while let Ok(Some(n)) = sub.next().await {
                     if matches!(n, ServerNotification::ToolListChangedNotification(_)) {
@@ -540,6 +550,10 @@ async fn listen_changes(peer: Peer<RoleClient>, b: Arc<Backend>) {
                 }
             }
             Err(e) => tracing::debug!(backend = %b.spec.name, "subscriptions/listen failed: {e}"),
+        }
+        // Unheard until the stream is back: the declared freshness applies.
+        if b.announces.swap(false, Ordering::AcqRel) {
+            b.request_refresh();
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
