@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use mcpmux::config::support::pointer::escape;
 use mcpmux::config::{self, Config, Diagnostic};
 use serde_json::{Value, json};
 
@@ -255,7 +256,7 @@ fn mutations(value: &Value) -> Vec<Value> {
 fn collect_pointers(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
         Value::Object(o) => o.iter().for_each(|(k, x)| {
-            let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+            let p = format!("{at}/{}", escape(k));
             out.push(p.clone());
             collect_pointers(x, p, out);
         }),

@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use super::support::pointer::escape;
 use super::support::{Target, ValidationError};
 
 /// Expands every string value in `value` in place (mapping keys are left as
@@ -44,7 +45,7 @@ fn walk(
         Value::Object(map) => {
             for (k, item) in map.iter_mut() {
                 pointer.push('/');
-                pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                pointer.push_str(&escape(k));
                 walk(item, pointer, lookup, errors);
                 pointer.truncate(len);
             }

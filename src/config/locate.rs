@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, Span};
 
 use super::support::Target;
+use super::support::pointer::escape;
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,10 +50,6 @@ fn position(span: &Span) -> Position {
         line: span.start.line(),
         column: span.start.col() + 1,
     }
-}
-
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
 }
 
 impl Locator {

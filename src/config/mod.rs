@@ -1,5 +1,6 @@
 //! Configuration: the types generated from the JSON Schema (`types`), the
-//! runtime they call (`support`), and loading a file into them (`load`, with
+//! runtime they call (`support`, the `mcpmux-config-support` crate under the
+//! path the generated code names), and loading a file into them (`load`, with
 //! `${VAR}` expansion in `env`, source positions in `locate`, and the one
 //! cross-backend rule the schema cannot state). The only hand-written code on
 //! a generated type is `Backend::effective_prefix`, a derived value.
@@ -7,11 +8,11 @@
 mod env;
 pub mod load;
 mod locate;
-pub mod support;
 pub mod types;
 
 pub use env::expand as expand_env;
 pub use load::{Diagnostic, LoadError, Overrides, load_file, load_for_run, parse, parse_with, resolve};
+pub use mcpmux_config_support as support;
 pub use support::Secret;
 pub use types::*;
 

@@ -4,6 +4,7 @@
 //! (schema defaults now, baked configurations later), checked against the
 //! schema at generation time.
 
+use mcpmux_config_support::duration;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::Value;
@@ -414,7 +415,7 @@ impl TypeEmitter<'_> {
 /// A duration literal must parse (the generated code unwraps it) and keep
 /// within the node's `x-max-duration`, at generation time.
 fn check_duration(node: &Node, s: &str) -> Result<(), String> {
-    let value = crate::duration::parse(s).ok_or("not a duration that fits")?;
+    let value = duration::parse(s).map_err(|_| "not a duration that fits")?;
     match &node.x_max_duration {
         Some(max) if value > max.value => Err(format!("longer than x-max-duration {}", max.text)),
         _ => Ok(()),

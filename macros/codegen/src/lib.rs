@@ -3,7 +3,6 @@
 //! configuration (structs, enums, defaults) and its validator as a
 //! `TokenStream`, or as formatted Rust source.
 
-pub mod duration;
 mod emit_types;
 mod emit_validate;
 pub mod model;
@@ -40,8 +39,9 @@ impl Error {
 
 /// What the generated code needs to know about where it lands.
 pub struct Options {
-    /// Path of the runtime support module (`Secret`, `duration`, `Errors`, ...),
-    /// e.g. `crate::config::support`.
+    /// Path of the runtime the generated code calls (`Secret`, `duration`,
+    /// `Errors`, ...): the `mcpmux-config-support` crate, or a re-export of it
+    /// such as `crate::config::support`.
     pub support: TokenStream,
     /// The file the schema came from: `SCHEMA` is then `include_str!` of it
     /// (absolute, so the crate is rebuilt when the schema changes); `None`

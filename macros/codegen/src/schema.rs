@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use mcpmux_config_support::duration;
+use mcpmux_config_support::pointer::escape;
 use serde_json::{Map, Value};
 
 use crate::Error;
@@ -204,11 +206,6 @@ impl Schema {
         }
         Ok(())
     }
-}
-
-/// Escapes one JSON pointer segment (RFC 6901).
-pub fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
 }
 
 fn parse_node(v: &Value, at: &str, is_root: bool) -> Result<Node, Error> {
@@ -416,7 +413,7 @@ fn parse_max_duration(node: &Node, v: &Value, at: &str) -> Result<MaxDuration, E
     let text = v
         .as_str()
         .ok_or_else(|| Error::at(at, "x-max-duration must be a string, a duration like 168h"))?;
-    let value = crate::duration::parse(text).ok_or_else(|| {
+    let value = duration::parse(text).map_err(|_| {
         Error::at(
             at,
             format!("x-max-duration {text:?} is not a duration (write it like 168h)"),

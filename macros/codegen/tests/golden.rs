@@ -1,7 +1,7 @@
 //! Golden test of the generator: the code generated from the project's schema
 //! is formatted and compared with `tests/golden/mcpmux_config.rs`, so every
-//! change to the generated code is reviewed as a diff. `UPDATE_GOLDEN=1`
-//! rewrites the file.
+//! change to the generated code is reviewed as a diff (and
+//! `golden_compiles.rs` compiles it). `UPDATE_GOLDEN=1` rewrites the file.
 
 use std::path::PathBuf;
 
@@ -13,7 +13,9 @@ fn generated_config_matches_golden_file() {
     let schema = std::fs::read_to_string(root.join("../../schema/mcpmux.schema.json")).unwrap();
     let options = mcpmux_codegen::Options {
         support: quote!(crate::config::support),
-        schema_path: Some("schema/mcpmux.schema.json".into()),
+        // Relative to the golden file, where `include_str!` resolves it when
+        // tests/golden_compiles.rs compiles that file.
+        schema_path: Some("../../../../schema/mcpmux.schema.json".into()),
     };
     let tokens = mcpmux_codegen::generate(&schema, &options).unwrap();
     let generated = mcpmux_codegen::format(&tokens).unwrap();

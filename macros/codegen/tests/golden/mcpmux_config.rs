@@ -531,7 +531,9 @@ mod __defaults {
 }
 impl Config {
     /// The JSON Schema these types were generated from.
-    pub const SCHEMA: &'static str = include_str!("schema/mcpmux.schema.json");
+    pub const SCHEMA: &'static str = include_str!(
+        "../../../../schema/mcpmux.schema.json"
+    );
     /// Every violation of the schema in `value`, each with its JSON pointer.
     pub fn validate(
         value: &::serde_json::Value,
