@@ -61,7 +61,8 @@ fn text(s: impl Into<String>) -> Result<CallToolResponse, ErrorData> {
     Ok(CallToolResult::success(vec![ContentBlock::text(s.into())]).into())
 }
 
-const FIXED: &[&str] = &[
+/// The tools every test backend offers, before its generated `t000`...
+pub const FIXED: &[&str] = &[
     "echo", "progress", "sleep", "meta", "env", "pid", "client", "add_tool", "fail", "stderr",
 ];
 

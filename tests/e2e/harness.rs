@@ -3,6 +3,8 @@
 //! reference server), HTTP backends as child processes, the real mcpmux
 //! binary as stdio or HTTP front, and an rmcp client in either protocol era
 //! that records the progress and list_changed notifications it receives.
+//! The Python SDK (in `scripts/test-deps`' virtualenv) serves as a backend too
+//! (`tests/e2e/py_backend.py`), over stdio and streamable HTTP.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -98,6 +100,23 @@ impl Scratch {
             },
         })
     }
+
+    /// A command backend entry running `tests/e2e/py_backend.py` (the Python SDK's server).
+    pub fn py_backend(&self, name: &str, args: &[&str]) -> Value {
+        let mut command = vec![
+            venv_python().display().to_string(),
+            root().join("tests/e2e/py_backend.py").display().to_string(),
+            "--name".into(),
+            name.into(),
+        ];
+        command.extend(args.iter().map(|a| a.to_string()));
+        json!({
+            "name": name,
+            "transport": "command",
+            "command": command,
+            "env": { "MCPMUX_TEST_EVENTS": self.events().display().to_string() },
+        })
+    }
 }
 
 impl Drop for Scratch {
@@ -124,6 +143,17 @@ pub fn everything_stdio(name: &str) -> Value {
         "transport": "command",
         "command": ["node", everything_js().display().to_string(), "stdio"],
     })
+}
+
+/// The Python of the virtualenv `scripts/test-deps` made, with the `mcp` SDK installed.
+pub fn venv_python() -> PathBuf {
+    let python = root().join(".cache/venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing: run scripts/test-deps (scripts/test does)",
+        python.display()
+    );
+    python
 }
 
 /// A backend process serving streamable HTTP on 127.0.0.1; killed when dropped.
@@ -172,6 +202,29 @@ impl HttpServer {
             Duration::from_secs(20),
             || async move { tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() },
         )
+        .await?;
+        Ok(HttpServer {
+            _child: child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        })
+    }
+
+    /// `tests/e2e/py_backend.py` (the Python SDK's server) over streamable HTTP.
+    pub async fn python(scratch: &Scratch, name: &str, args: &[&str]) -> Result<HttpServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = tokio::process::Command::new(venv_python())
+            .arg(root().join("tests/e2e/py_backend.py"))
+            .args(["--name", name, "--http", "--port", &port.to_string()])
+            .args(args)
+            .env("MCPMUX_TEST_EVENTS", scratch.events())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        eventually("the Python backend to listen", Duration::from_secs(20), || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+        })
         .await?;
         Ok(HttpServer {
             _child: child,

@@ -7,6 +7,7 @@
 mod backend;
 mod cases;
 mod harness;
+mod matrix;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -18,7 +19,8 @@ fn main() {
     // The HTTP test client speaks TLS through rustls like mcpmux does.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Arguments::from_args();
-    libtest_mimic::run(&args, cases::all()).exit();
+    let trials = cases::all().into_iter().chain(matrix::all()).collect();
+    libtest_mimic::run(&args, trials).exit();
 }
 
 /// A test case: a name and an async body.
