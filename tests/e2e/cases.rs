@@ -20,6 +20,7 @@ pub fn all() -> Vec<Trial> {
         trial("scenario_http_modern_client", || scenario(Front::Http, Era::Modern)),
     ];
     all.extend(more());
+    all.extend(crate::interop::all());
     all
 }
 

@@ -7,6 +7,7 @@
 mod backend;
 mod cases;
 mod harness;
+mod interop;
 mod matrix;
 
 use libtest_mimic::{Arguments, Trial};
