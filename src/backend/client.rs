@@ -48,6 +48,16 @@ impl BackendClient {
     }
 }
 
+impl BackendClient {
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    pub fn progress(&self) -> &Arc<ProgressRoutes> {
+        &self.progress
+    }
+}
+
 impl ClientHandler for BackendClient {
     fn get_info(&self) -> ClientConfig {
         (*self.info).clone()

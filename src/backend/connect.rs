@@ -8,14 +8,10 @@
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use process_wrap::tokio::{CommandWrap, KillOnDrop, ProcessGroup as GroupLeader};
-use rmcp::model::{
-    ClientJsonRpcMessage, ClientRequest, JsonRpcMessage, ProtocolVersion, RequestId, ServerJsonRpcMessage, ServerResult,
-};
-use rmcp::service::{ClientInitializeError, RunningService, RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::model::ProtocolVersion;
+use rmcp::service::{ClientInitializeError, RunningService};
 use rmcp::transport::Transport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
@@ -23,6 +19,7 @@ use rmcp::{ClientLifecycleMode, ClientServiceExt as _, RoleClient};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::client::BackendClient;
+use super::wire::{ProbeOutcome, Wire};
 use crate::config::{Auth, CommandBackend, HttpBackend};
 use crate::redact;
 
@@ -76,7 +73,7 @@ impl ConnectError {
             {
                 ConnectError::NeedsInitialize
             }
-            _ if probe.late_modern.load(Ordering::Acquire) => ConnectError::NeedsDiscover,
+            _ if probe.late_modern() => ConnectError::NeedsDiscover,
             ClientInitializeError::LegacyFallbackFailed { fallback, .. } if transient(&fallback) => {
                 ConnectError::Transient(redact::urls(&fallback.to_string()))
             }
@@ -97,97 +94,12 @@ pub enum Lifecycle {
     Discover,
 }
 
-/// What the probe wrapper learnt.
-#[derive(Default)]
-struct ProbeOutcome {
-    /// The probe was answered with a discover result after the fallback began.
-    late_modern: AtomicBool,
-}
-
-/// A transport that sets aside a late answer to the `server/discover` probe.
-///
-/// rmcp's `Auto` lifecycle waits a fixed 10 s for the probe's answer, then
-/// sends `initialize`. A backend slower than that to start (npx or uvx
-/// installing on first run, an image being pulled) answers both, in order:
-/// without this wrapper the probe's answer arrives where the `initialize`
-/// answer is expected and the handshake fails. Answers to the probe that
-/// arrive after `initialize` was sent are dropped here (and a discover result
-/// among them is remembered: the backend may speak only 2026-07-28). Past the
-/// handshake it passes every message through.
-struct LateProbe<T> {
-    inner: T,
-    probes: Vec<RequestId>,
-    fell_back: bool,
-    outcome: Arc<ProbeOutcome>,
-}
-
-impl<T> LateProbe<T> {
-    fn new(inner: T) -> (Self, Arc<ProbeOutcome>) {
-        let outcome = Arc::new(ProbeOutcome::default());
-        let wrapper = LateProbe {
-            inner,
-            probes: Vec::new(),
-            fell_back: false,
-            outcome: outcome.clone(),
-        };
-        (wrapper, outcome)
-    }
-}
-
-impl<T: Transport<RoleClient>> Transport<RoleClient> for LateProbe<T> {
-    type Error = T::Error;
-
-    fn send(
-        &mut self,
-        item: TxJsonRpcMessage<RoleClient>,
-    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
-        if let ClientJsonRpcMessage::Request(r) = &item {
-            match &r.request {
-                ClientRequest::DiscoverRequest(_) if !self.fell_back => self.probes.push(r.id.clone()),
-                ClientRequest::InitializeRequest(_) if !self.probes.is_empty() => self.fell_back = true,
-                _ => {}
-            }
-        }
-        self.inner.send(item)
-    }
-
-    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
-        loop {
-            let message = self.inner.receive().await?;
-            if self.probes.is_empty() {
-                return Some(message);
-            }
-            let id = match &message {
-                JsonRpcMessage::Response(r) => Some(&r.id),
-                JsonRpcMessage::Error(e) => e.id.as_ref(),
-                _ => None,
-            };
-            let Some(at) = id.and_then(|id| self.probes.iter().position(|p| p == id)) else {
-                return Some(message);
-            };
-            self.probes.swap_remove(at);
-            if !self.fell_back {
-                return Some(message);
-            }
-            if matches!(&message, ServerJsonRpcMessage::Response(r) if matches!(r.result, ServerResult::DiscoverResult(_)))
-            {
-                self.outcome.late_modern.store(true, Ordering::Release);
-            }
-            tracing::debug!("set aside a late answer to the server/discover probe");
-        }
-    }
-
-    fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
-        self.inner.close()
-    }
-}
-
 /// Opens the MCP session on `transport` in the given lifecycle.
 async fn handshake<T>(client: BackendClient, transport: T, lifecycle: Lifecycle) -> Result<Connection, ConnectError>
 where
     T: Transport<RoleClient> + 'static,
 {
-    let (transport, outcome) = LateProbe::new(transport);
+    let (transport, outcome) = Wire::new(transport, &client, lifecycle == Lifecycle::Auto);
     let mode = match lifecycle {
         Lifecycle::Initialize => ClientLifecycleMode::Initialize,
         Lifecycle::Discover => ClientLifecycleMode::Discover {

@@ -11,6 +11,7 @@
 
 mod client;
 mod connect;
+mod wire;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -124,13 +125,11 @@ pub struct Backend {
     reconnect: Notify,
     /// One listing at a time; concurrent client lists of a stale catalog share it.
     listing: tokio::sync::Mutex<()>,
+    /// Listings completed so far.
+    listings: AtomicU64,
     settled: AtomicBool,
     /// How the backend is approached: probe first, or the handshake it showed it needs.
     lifecycle: AtomicU8,
-    /// The backend announces its list changes (a 2025-era notification, or a
-    /// live `subscriptions/listen` stream): its catalog is fresh until it
-    /// says otherwise, whatever `ttlMs` it declared.
-    announces: AtomicBool,
     changes: Arc<Changes>,
 }
 
@@ -143,9 +142,9 @@ impl Backend {
             refresh: Notify::new(),
             reconnect: Notify::new(),
             listing: tokio::sync::Mutex::new(()),
+            listings: AtomicU64::new(0),
             settled: AtomicBool::new(false),
             lifecycle: AtomicU8::new(AUTO),
-            announces: AtomicBool::new(false),
             changes,
         }
     }
@@ -220,18 +219,24 @@ impl Backend {
     }
 
     /// Lists the catalog again if the freshness the backend declared has run
-    /// out; callers that arrive while a listing runs wait for it instead of
+    /// out; callers that arrive while a listing runs share it instead of
     /// starting another.
     pub async fn refresh_if_stale(&self) {
-        let asked = Instant::now();
-        if !self.catalog().is_stale(asked) {
+        if !self.catalog().is_stale(Instant::now()) {
             return;
         }
         let Some(peer) = self.peer() else { return };
-        let _one = self.listing.lock().await;
-        if self.catalog().listed_at.is_some_and(|t| t >= asked) {
-            return;
-        }
+        let done = self.listings.load(Ordering::Acquire);
+        let _one = match self.listing.try_lock() {
+            Ok(free) => free,
+            Err(_) => {
+                let waited = self.listing.lock().await;
+                if self.listings.load(Ordering::Acquire) != done {
+                    return;
+                }
+                waited
+            }
+        };
         if let Err(e) = self.list_into_catalog(&peer, self.spec.timeout).await {
             tracing::warn!(backend = %self.spec.name, "{e}; serving the previous catalog");
         }
@@ -248,12 +253,15 @@ impl Backend {
         let (tools, ttl) = list_all_tools(peer, timeout)
             .await
             .map_err(|e| format!("listing its tools failed: {e}"))?;
-        let announces = self.announces.load(Ordering::Acquire);
+        // A declared freshness is honoured even from a backend that also
+        // announces changes: the Python SDK's servers declare listChanged on
+        // 2026-07-28 yet send nothing when a tool is added, with ttlMs 0.
         self.catalog.store(Arc::new(Catalog {
             tools,
             listed_at: Some(began),
-            fresh_until: ttl.filter(|_| !announces).and_then(|ttl| began.checked_add(ttl)),
+            fresh_until: ttl.and_then(|ttl| began.checked_add(ttl)),
         }));
+        self.listings.fetch_add(1, Ordering::AcqRel);
         self.changes.publish();
         Ok(())
     }
@@ -423,9 +431,6 @@ async fn run_connected(
         .and_then(|i| i.capabilities.tools.as_ref())
         .and_then(|t| t.list_changed)
         .unwrap_or(false);
-    // A 2025-era backend that declared list changes sends them on its
-    // session; a 2026-07-28 one on the listen stream opened below.
-    b.announces.store(notifies, Ordering::Release);
     let cancel = conn.cancellation_token();
     let mut waiting = tokio::spawn(conn.waiting());
     // A reconnect asked for while the previous connection was failing is stale.
@@ -541,7 +546,6 @@ async fn listen_changes(peer: Peer<RoleClient>, b: Arc<Backend>) {
         match peer.listen(filter.clone()).await {
             Ok(mut sub) => {
                 // Changes made before this stream was (re)opened were not heard: list again.
-                b.announces.store(true, Ordering::Release);
                 b.request_refresh();
                 while let Ok(Some(n)) = sub.next().await {
                     if matches!(n, ServerNotification::ToolListChangedNotification(_)) {
@@ -550,10 +554,6 @@ async fn listen_changes(peer: Peer<RoleClient>, b: Arc<Backend>) {
                 }
             }
             Err(e) => tracing::debug!(backend = %b.spec.name, "subscriptions/listen failed: {e}"),
-        }
-        // Unheard until the stream is back: the declared freshness applies.
-        if b.announces.swap(false, Ordering::AcqRel) {
-            b.request_refresh();
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
