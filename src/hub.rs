@@ -30,6 +30,9 @@ use crate::router::{Router, Source};
 const DEBOUNCE: Duration = Duration::from_millis(50);
 /// How long one client may take to accept a list_changed notification.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a call's answer waits for progress notifications that arrived
+/// before it and are still being forwarded.
+const PROGRESS_SETTLE: Duration = Duration::from_secs(1);
 /// How long a client's tools/list waits for backends whose catalog went stale.
 const STALE_WAIT: Duration = Duration::from_secs(5);
 
@@ -357,18 +360,28 @@ impl Hub {
                 return Ok(failure(backend_error(b, &e)));
             }
         };
-        let _route = self.progress.register(
+        let client_token = ctx.meta.get_progress_token();
+        let wants_progress = client_token.is_some();
+        let progress = self.progress.register(
             &route.backend,
             handle.progress_token.clone(),
-            ctx.meta.get_progress_token().map(|t| (ctx.peer.clone(), t)),
+            client_token.map(|t| (ctx.peer.clone(), t)),
         );
         let mut call = InFlight {
             peer: peer.clone(),
             id: handle.id.clone(),
             response: Some(Box::pin(handle.await_response())),
         };
+        let answered = async {
+            let result = call.wait().await;
+            // The answer may have overtaken the last progress: let it through first.
+            if wants_progress {
+                progress.settle(PROGRESS_SETTLE).await;
+            }
+            result
+        };
         tokio::select! {
-            result = call.wait() => match result {
+            result = answered => match result {
                 Ok(ServerResult::CallToolResult(r)) => Ok(CallToolResponse::Complete(r)),
                 Ok(ServerResult::InputRequiredResult(r)) => Ok(CallToolResponse::InputRequired(r)),
                 Ok(ServerResult::CreateTaskResult(r)) => Ok(CallToolResponse::Task(r)),

@@ -3,7 +3,11 @@
 //! with the client call it serves and that client's own token; the
 //! backend's notifications are mapped back and forwarded, only increasing
 //! values (rmcp may deliver notifications out of order), and dropped once the
-//! call has ended. Backends publish here; nothing here knows the hub.
+//! call has ended. A backend's transport counts each progress notification
+//! as it arrives, in wire order, so a call whose answer overtook its last
+//! progress (rmcp handles each notification in a task of its own) can wait
+//! for that progress to be forwarded before it answers the client. Backends
+//! publish here; nothing here knows the hub.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +26,8 @@ const PROGRESS_RACE: Duration = Duration::from_secs(1);
 struct Route {
     to: Option<(Peer<RoleServer>, ProgressToken)>,
     last: f64,
+    /// Notifications that arrived on the wire and are not handled yet.
+    pending: u32,
 }
 
 type Key = (Arc<str>, ProgressToken);
@@ -30,6 +36,7 @@ type Key = (Arc<str>, ProgressToken);
 pub struct ProgressRoutes {
     routes: Mutex<HashMap<Key, Route>>,
     added: Notify,
+    handled: Notify,
 }
 
 /// Removes its route when the call ends.
@@ -38,17 +45,41 @@ pub struct RouteGuard {
     key: Key,
 }
 
+impl RouteGuard {
+    /// Waits (at most `limit`) until every progress notification that
+    /// arrived for this call before now has been forwarded.
+    pub async fn settle(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let handled = self.routes.handled.notified();
+            let pending = self.routes.lock().get(&self.key).is_some_and(|r| r.pending > 0);
+            if !pending || Instant::now() >= deadline {
+                return;
+            }
+            let _ = tokio::time::timeout_at(deadline.into(), handled).await;
+        }
+    }
+}
+
 impl Drop for RouteGuard {
     fn drop(&mut self) {
-        self.routes
-            .routes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.key);
+        self.routes.lock().remove(&self.key);
     }
 }
 
 impl ProgressRoutes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Route>> {
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a progress notification for `token` that just arrived on
+    /// backend `backend`'s wire (its handling follows in another task).
+    pub fn arrived(&self, backend: &Arc<str>, token: &ProgressToken) {
+        if let Some(r) = self.lock().get_mut(&(backend.clone(), token.clone())) {
+            r.pending += 1;
+        }
+    }
+
     /// Routes backend `backend`'s progress for `token` to `to` (or nowhere,
     /// when the client asked for no progress) while the guard lives.
     pub fn register(
@@ -58,11 +89,12 @@ impl ProgressRoutes {
         to: Option<(Peer<RoleServer>, ProgressToken)>,
     ) -> RouteGuard {
         let key = (backend.clone(), token);
-        self.routes.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        self.lock().insert(
             key.clone(),
             Route {
                 to,
                 last: f64::NEG_INFINITY,
+                pending: 0,
             },
         );
         self.added.notify_waiters();
@@ -72,15 +104,24 @@ impl ProgressRoutes {
         }
     }
 
-    /// Forwards one backend progress notification to the client call it belongs to.
-    pub async fn forward(&self, backend: &Arc<str>, mut params: ProgressNotificationParam) {
+    /// Forwards one backend progress notification to the client call it
+    /// belongs to, then counts it as handled.
+    pub async fn forward(&self, backend: &Arc<str>, params: ProgressNotificationParam) {
         let key = (backend.clone(), params.progress_token.clone());
+        self.send(&key, params).await;
+        if let Some(r) = self.lock().get_mut(&key) {
+            r.pending = r.pending.saturating_sub(1);
+        }
+        self.handled.notify_waiters();
+    }
+
+    async fn send(&self, key: &Key, mut params: ProgressNotificationParam) {
         let deadline = Instant::now() + PROGRESS_RACE;
         loop {
             let added = self.added.notified();
             let found = {
-                let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-                routes.get_mut(&key).map(|r| {
+                let mut routes = self.lock();
+                routes.get_mut(key).map(|r| {
                     let fresh = params.progress > r.last;
                     if fresh {
                         r.last = params.progress;
