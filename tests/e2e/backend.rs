@@ -28,6 +28,12 @@ struct Options {
     repeat_cursor: bool,
     versions: Cow<'static, [ProtocolVersion]>,
     long_name: bool,
+    /// `ttlMs` on its list results (2026-07-28 clients only).
+    ttl_ms: Option<u64>,
+    /// Declares no list changes and sends none (like the Python SDK's servers).
+    quiet: bool,
+    /// How long each tools/list takes.
+    list_delay: Duration,
 }
 
 #[derive(Clone)]
@@ -107,7 +113,7 @@ impl ServerHandler for Backend {
     fn get_info(&self) -> ServerConfig {
         let mut caps = ServerCapabilities::default();
         let mut tools = ToolsCapability::default();
-        tools.list_changed = Some(true);
+        tools.list_changed = Some(!self.opts.quiet);
         caps.tools = Some(tools);
         let mut info = ServerConfig::new(caps);
         info.server_info = Implementation::new(format!("test-backend-{}", self.opts.name), "1.0.0");
@@ -138,9 +144,13 @@ impl ServerHandler for Backend {
         params: Option<PaginatedRequestParams>,
         _: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        event(&format!("listed {}", self.opts.name));
+        tokio::time::sleep(self.opts.list_delay).await;
         let all = self.all_tools();
         let Some(size) = self.opts.page_size else {
-            return Ok(ListToolsResult::with_all_items(all));
+            let mut result = ListToolsResult::with_all_items(all);
+            result.ttl_ms = self.opts.ttl_ms;
+            return Ok(result);
         };
         let start: usize = params.and_then(|p| p.cursor).and_then(|c| c.parse().ok()).unwrap_or(0);
         let end = (start + size).min(all.len());
@@ -204,7 +214,9 @@ impl ServerHandler for Backend {
                     .lock()
                     .unwrap()
                     .push(arg("name").as_str().unwrap_or("added").to_string());
-                self.changed().await;
+                if !self.opts.quiet {
+                    self.changed().await;
+                }
                 text("added")
             }
             other if self.all_tools().iter().any(|t| t.name == other) => text(format!("{}: {other}", self.opts.name)),
@@ -230,6 +242,9 @@ pub fn run() {
         repeat_cursor: flag("--repeat-cursor"),
         versions,
         long_name: flag("--long-name"),
+        ttl_ms: value("--ttl-ms").and_then(|n| n.parse().ok()),
+        quiet: flag("--quiet"),
+        list_delay: Duration::from_millis(value("--list-delay-ms").and_then(|n| n.parse().ok()).unwrap_or(0)),
     };
     let backend = Backend {
         opts,

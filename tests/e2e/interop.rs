@@ -1,11 +1,14 @@
 //! Interop with backends as they are met in the wild: backends slower than
 //! rmcp's private 10 s `server/discover` probe wait (npx or uvx installing on
-//! first run) connect on their first attempt in every era, and the README's
+//! first run) connect on their first attempt in every era; backends that
+//! announce no list changes but declare a freshness (`ttlMs`) are listed
+//! again when it ran out, and that freshness is passed on; and the README's
 //! quick start lists all three npm servers from an empty npm cache.
 
 use std::time::Duration;
 
 use libtest_mimic::Trial;
+use rmcp::service::ClientCacheConfig;
 use serde_json::{Value, json};
 
 use crate::harness::*;
@@ -18,6 +21,7 @@ pub fn all() -> Vec<Trial> {
             "the_quick_start_lists_every_server_from_a_cold_npm_cache",
             cold_quickstart,
         ),
+        trial("declared_freshness_is_honoured_and_passed_on", freshness),
     ]
 }
 
@@ -120,4 +124,95 @@ fn cold_quickstart() -> Result {
         );
         Ok(())
     })
+}
+
+/// The tools a 2026-07-28 client sees in one tools/list, and its `ttlMs`.
+async fn listing(client: &Client) -> Result<(Vec<String>, Option<u64>)> {
+    let page = client.peer().list_tools(None).await?;
+    assert!(page.next_cursor.is_none(), "one page expected");
+    Ok((page.tools.iter().map(|t| t.name.to_string()).collect(), page.ttl_ms))
+}
+
+/// Backends that announce nothing (like the Python SDK's servers) with
+/// `ttlMs` 0, 60 s and 1 h: a tool added to the first shows at the next
+/// client list; one added to the last does not (its catalog is still
+/// fresh); concurrent client lists share one re-list; and mcpmux's own
+/// results carry the freshness that is left.
+fn freshness() -> Result {
+    block_on(async {
+        let s = Scratch::new("freshness");
+        let quiet = |ttl: &'static str, delay: &'static str| {
+            ["--era", "modern", "--quiet", "--ttl-ms", ttl, "--list-delay-ms", delay]
+        };
+        let config = s.config(&json!({
+            "listen": { "transport": "http", "address": "127.0.0.1:0" },
+            "backends": [
+                s.backend("zero", &quiet("0", "1000")),
+                s.backend("minute", &quiet("60000", "0")),
+                s.backend("hour", &quiet("3600000", "0")),
+            ],
+        }));
+        let mux = MuxHttp::start(&config).await?;
+        let client = connect_http(&mux.url, Era::Modern).await?;
+        // The test client must not answer from its own cache.
+        client
+            .peer()
+            .set_response_cache_config(ClientCacheConfig::disabled())
+            .await;
+        let run = async {
+            let (tools, ttl) = listing(&client).await?;
+            assert!(
+                tools.contains(&"zero__echo".to_string()) && tools.contains(&"hour__echo".to_string()),
+                "{tools:?}"
+            );
+            assert_eq!(ttl, Some(0), "the soonest freshness (zero's) is passed on");
+
+            call_text(&client, "zero__add_tool", json!({"name": "fresh_zero"})).await?;
+            call_text(&client, "hour__add_tool", json!({"name": "fresh_hour"})).await?;
+            let (tools, _) = listing(&client).await?;
+            assert!(
+                tools.contains(&"zero__fresh_zero".to_string()),
+                "a stale catalog is listed again: {tools:?}"
+            );
+            assert!(
+                !tools.contains(&"hour__fresh_hour".to_string()),
+                "a fresh catalog is not: {tools:?}"
+            );
+
+            let listed = |s: &Scratch| s.read_events().lines().filter(|l| *l == "listed zero").count();
+            let before = listed(&s);
+            let clients = [&client, &client, &client, &client];
+            let lists = clients.map(|c| async move { c.peer().list_tools(None).await });
+            for r in futures_join(lists).await {
+                r?;
+            }
+            assert_eq!(listed(&s) - before, 1, "four concurrent lists share one re-list");
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        };
+        run.await
+            .map_err(|e| format!("{e}\n--- mcpmux log ---\n{}", mux.log.text()))?;
+
+        // Without the 0 ms backend, what is left of the 60 s one is passed on.
+        let s2 = Scratch::new("freshness-left");
+        let config = s2.config(&json!({
+            "listen": { "transport": "http", "address": "127.0.0.1:0" },
+            "backends": [s2.backend("minute", &quiet("60000", "0")), s2.backend("hour", &quiet("3600000", "0"))],
+        }));
+        let mux = MuxHttp::start(&config).await?;
+        let client = connect_http(&mux.url, Era::Modern).await?;
+        let (_, ttl) = listing(&client).await?;
+        let ttl = ttl.ok_or("no ttlMs")?;
+        assert!(
+            (30_000..=60_000).contains(&ttl),
+            "ttlMs {ttl}: what is left of the minute"
+        );
+        Ok(())
+    })
+}
+
+/// Runs futures concurrently and returns their outputs in order.
+async fn futures_join<F: Future>(futures: [F; 4]) -> [F::Output; 4] {
+    let [a, b, c, d] = futures;
+    let (a, b, c, d) = tokio::join!(a, b, c, d);
+    [a, b, c, d]
 }
