@@ -286,7 +286,7 @@ impl MuxHttp {
     /// Sends SIGTERM and waits for mcpmux to exit; returns its exit code.
     pub async fn terminate(mut self) -> Result<Option<i32>> {
         let pid = self.child.id().ok_or("mcpmux already exited")?;
-        crate::cases::kill(pid as i32, 15);
+        kill(pid as i32, 15);
         Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await??
             .code())
@@ -436,4 +436,75 @@ pub async fn call_text(client: &Client, name: &str, args: Value) -> Result<Strin
 pub async fn tool_names(client: &Client) -> Result<Vec<String>> {
     let tools: Vec<Tool> = client.peer().list_all_tools().await?;
     Ok(tools.into_iter().map(|t| t.name.to_string()).collect())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    Stdio,
+    Http,
+}
+
+/// A connected client, with whatever keeps its mcpmux alive.
+pub struct Session {
+    pub client: Client,
+    pub log: Log,
+    pub _mux: Option<MuxHttp>,
+}
+
+pub async fn open(front: Front, era: Era, config: &std::path::Path) -> Result<Session> {
+    match front {
+        Front::Stdio => {
+            let log = Log::default();
+            let client = connect_stdio(config, era, &log).await?;
+            Ok(Session {
+                client,
+                log,
+                _mux: None,
+            })
+        }
+        Front::Http => {
+            let mux = MuxHttp::start(config).await?;
+            let client = connect_http(&mux.url, era).await?;
+            Ok(Session {
+                client,
+                log: mux.log.clone(),
+                _mux: Some(mux),
+            })
+        }
+    }
+}
+
+pub const LONG: Duration = Duration::from_secs(30);
+
+pub fn kill(pid: i32, signal: i32) {
+    let _ = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+/// Starts mcpmux over HTTP with `backends` and connects a 2025-11-25 client.
+pub async fn http_session(s: &Scratch, backends: Vec<serde_json::Value>) -> Result<(MuxHttp, Client)> {
+    let config = s.config(&json!({
+        "listen": { "transport": "http", "address": "127.0.0.1:0" },
+        "connect_retry": { "max_delay": "1s" },
+        "backends": backends,
+    }));
+    let mux = MuxHttp::start(&config).await?;
+    let client = connect_http(&mux.url, Era::Legacy).await?;
+    Ok((mux, client))
+}
+
+/// Adds the mcpmux log to a failure.
+pub fn with_log<T>(r: Result<T>, mux: &MuxHttp) -> Result<T> {
+    r.map_err(|e| format!("{e}\n--- mcpmux log ---\n{}", mux.log.text()).into())
+}
+
+pub fn process_alive(pid: i32) -> bool {
+    // A zombie (state Z) is dead; it only waits for its parent to reap it.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+    })
 }

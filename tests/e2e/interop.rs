@@ -3,7 +3,9 @@
 //! first run) connect on their first attempt in every era; backends that
 //! announce no list changes but declare a freshness (`ttlMs`) are listed
 //! again when it ran out, and that freshness is passed on; and the README's
-//! quick start lists all three npm servers from an empty npm cache.
+//! quick start lists all three npm servers from an empty npm cache. Also the
+//! official Python SDK as the client over each front, in both of its modes
+//! (the full client × backend matrix is in `matrix`).
 
 use std::time::Duration;
 
@@ -22,6 +24,16 @@ pub fn all() -> Vec<Trial> {
             cold_quickstart,
         ),
         trial("declared_freshness_is_honoured_and_passed_on", freshness),
+        trial("python_sdk_client_stdio_legacy", || {
+            python_client(Front::Stdio, "legacy")
+        }),
+        trial("python_sdk_client_stdio_auto_2026", || {
+            python_client(Front::Stdio, "auto")
+        }),
+        trial("python_sdk_client_http_legacy", || python_client(Front::Http, "legacy")),
+        trial("python_sdk_client_http_auto_2026", || {
+            python_client(Front::Http, "auto")
+        }),
     ]
 }
 
@@ -215,4 +227,63 @@ async fn futures_join<F: Future>(futures: [F; 4]) -> [F::Output; 4] {
     let [a, b, c, d] = futures;
     let (a, b, c, d) = tokio::join!(a, b, c, d);
     [a, b, c, d]
+}
+
+/// The official Python MCP SDK as the client, over each front and era.
+fn python_client(front: Front, mode: &'static str) -> Result {
+    block_on(async move {
+        let s = Scratch::new(&format!("python-{front:?}-{mode}"));
+        let python = root().join(".cache/venv/bin/python");
+        assert!(
+            python.is_file(),
+            "{} is missing: run scripts/test-deps (scripts/test does)",
+            python.display()
+        );
+        let script = root().join("tests/e2e/python_client.py");
+        let transport = if front == Front::Http { "http" } else { "stdio" };
+        let config = s.config(&json!({
+            "listen": { "transport": transport, "address": "127.0.0.1:0", "page_size": 5 },
+            "backends": [s.backend("alpha", &["--tools", "4"]), everything_stdio("everything")],
+        }));
+        let mut cmd = tokio::process::Command::new(python);
+        cmd.arg(script).arg(mode).arg(transport);
+        let mux = match front {
+            Front::Http => {
+                let mux = MuxHttp::start(&config).await?;
+                cmd.arg(&mux.url);
+                Some(mux)
+            }
+            Front::Stdio => {
+                cmd.arg(env!("CARGO_BIN_EXE_mcpmux")).arg(&config);
+                None
+            }
+        };
+        let out = tokio::time::timeout(LONG, cmd.output()).await??;
+        let log = mux.as_ref().map(|m| m.log.text()).unwrap_or_default();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            return Err(format!(
+                "python client failed:\n{}\n{stdout}\n{log}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into());
+        }
+        let seen: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap_or(""))?;
+        let expected = if mode == "legacy" { "2025-11-25" } else { "2026-07-28" };
+        assert_eq!(seen["protocol"], expected, "{seen}");
+        assert_eq!(seen["server"], "mcpmux");
+        let tools: Vec<&str> = seen["tools"]
+            .as_array()
+            .ok_or("tools")?
+            .iter()
+            .filter_map(|t| t.as_str())
+            .collect();
+        assert_eq!(tools.len(), 10 + 4 + 13, "{tools:?}");
+        assert!(tools.contains(&"everything__get-sum") && tools.contains(&"alpha__t003"));
+        assert!(seen["pages"].as_u64().unwrap_or(0) >= 6, "pages of 5: {seen}");
+        assert_eq!(seen["echo"], "alpha: from python");
+        assert_eq!(seen["echo_error"], false);
+        assert_eq!(seen["progress"], json!([1.0, 2.0, 3.0]), "{seen}");
+        Ok(())
+    })
 }

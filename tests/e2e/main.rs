@@ -2,13 +2,20 @@
 //! real binary, real child processes and sockets on 127.0.0.1, rmcp clients
 //! in both protocol eras over stdio and HTTP, rmcp test backends (this very
 //! binary, re-executed with `MCPMUX_TEST_BACKEND=1`) and the npm "everything"
-//! reference server. Run by `cargo test` (harness: libtest-mimic).
+//! reference server, the Python SDK as client and as server. Run by `cargo
+//! test` (harness: libtest-mimic). The cases are kept by area: the main
+//! scenario, calls, the catalog, supervision, credentials, interop with
+//! peers nobody here wrote, and the client × backend matrix.
 
 mod backend;
-mod cases;
+mod calls;
+mod catalog;
+mod credentials;
 mod harness;
 mod interop;
 mod matrix;
+mod scenario;
+mod supervision;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -20,7 +27,18 @@ fn main() {
     // The HTTP test client speaks TLS through rustls like mcpmux does.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args = Arguments::from_args();
-    let trials = cases::all().into_iter().chain(matrix::all()).collect();
+    let trials = [
+        scenario::all(),
+        calls::all(),
+        catalog::all(),
+        supervision::all(),
+        credentials::all(),
+        interop::all(),
+        matrix::all(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     libtest_mimic::run(&args, trials).exit();
 }
 
