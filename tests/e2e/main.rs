@@ -10,16 +10,22 @@
 mod backend;
 mod calls;
 mod catalog;
+mod conformance;
 mod credentials;
 mod harness;
 mod interop;
 mod matrix;
+mod reference;
 mod scenario;
 mod supervision;
 
 use libtest_mimic::{Arguments, Trial};
 
 fn main() {
+    if std::env::var_os("MCPMUX_TEST_BACKEND").is_some_and(|v| v == "reference") {
+        reference::run();
+        return;
+    }
     if std::env::var_os("MCPMUX_TEST_BACKEND").is_some() {
         backend::run();
         return;
@@ -35,6 +41,7 @@ fn main() {
         credentials::all(),
         interop::all(),
         matrix::all(),
+        conformance::all(),
     ]
     .into_iter()
     .flatten()
