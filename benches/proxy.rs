@@ -304,19 +304,13 @@ fn snapshot_answer(rounds: usize) -> Vec<Duration> {
     let sources: Vec<Source<'_>> = catalogs
         .iter()
         .enumerate()
-        .map(|(i, tools)| Source {
-            backend: &names[i],
-            prefix: &names[i],
-            description: None,
-            tools,
-            fresh_until: None,
-        })
+        .map(|(i, tools)| Source::tools(&names[i], &names[i], None, tools))
         .collect();
     let router = Router::build(1, &sources);
     let mut out = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let t = Instant::now();
-        let (page, _) = router.page(None, 5000).unwrap();
+        let (page, _) = router.page(&router.tools.items, None, 5000).unwrap();
         let result = ListToolsResult::with_all_items(page.to_vec());
         let bytes = serde_json::to_vec(&result).unwrap();
         std::hint::black_box(bytes);

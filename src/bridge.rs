@@ -9,7 +9,9 @@
 use std::time::Instant;
 
 use rmcp::RoleServer;
-use rmcp::model::{CallToolResponse, ProtocolVersion, ResultType};
+use rmcp::model::{
+    CallToolResponse, CompleteResult, GetPromptResponse, ProtocolVersion, ReadResourceResponse, ResultType,
+};
 use rmcp::service::RequestContext;
 
 /// The protocol era of the client that sent a request.
@@ -43,6 +45,42 @@ pub fn call_result(era: Era, mut response: CallToolResponse) -> CallToolResponse
         r.result_type.get_or_insert(ResultType::COMPLETE);
     }
     response
+}
+
+/// A backend's prompts/get answer, made valid for a client of `era`.
+pub fn prompt_result(era: Era, mut response: GetPromptResponse) -> GetPromptResponse {
+    if era == Era::Stateless
+        && let GetPromptResponse::Complete(r) = &mut response
+    {
+        r.result_type.get_or_insert(ResultType::COMPLETE);
+    }
+    response
+}
+
+/// A backend's resources/read answer, made valid for a client of `era`
+/// (rmcp adds the caching hints a 2026-07-28 client needs when they are missing).
+pub fn read_result(era: Era, mut response: ReadResourceResponse) -> ReadResourceResponse {
+    if let ReadResourceResponse::Complete(r) = &mut response {
+        match era {
+            Era::Stateless => {
+                r.result_type.get_or_insert(ResultType::COMPLETE);
+            }
+            // Freshness is a 2026-07-28 field; older clients never see it.
+            Era::Handshake => {
+                r.ttl_ms = None;
+                r.cache_scope = None;
+            }
+        }
+    }
+    response
+}
+
+/// A backend's completion/complete answer, made valid for a client of `era`.
+pub fn complete_result(era: Era, mut result: CompleteResult) -> CompleteResult {
+    if era == Era::Stateless {
+        result.result_type.get_or_insert(ResultType::COMPLETE);
+    }
+    result
 }
 
 /// The `ttlMs` of a list result: the freshness left in the snapshot it was

@@ -1,32 +1,71 @@
 //! The MCP server clients talk to: one cheap handle on the hub per session
-//! (stdio, or each HTTP session or stateless request). It answers tools/list
-//! from the router snapshot, page by page (re-listing first the backends
-//! whose declared freshness ran out), and routes tools/call through the hub;
-//! every answer goes out in the client's own era (`bridge`). It registers
-//! sessions for list_changed — on `initialize` for 2025-11-25 clients, on
+//! (stdio, or each HTTP session or stateless request). It answers the list
+//! methods (tools, prompts, resources, resource templates) from the router
+//! snapshot, page by page — re-listing first, on a list from the start, the
+//! backends whose declared freshness ran out — and routes calls, prompt
+//! gets, resource reads and completions through the hub; every answer goes
+//! out in the client's own era (`bridge`). It registers sessions for list
+//! changes — on `initialize` for 2025-11-25 clients, on
 //! `subscriptions/listen` for 2026-07-28 clients.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ServerConfig, SubscriptionFilter,
-    Tool,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, GetPromptRequestParams,
+    GetPromptResponse, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SubscriptionFilter, Tool,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::bridge::{self, Era};
 use crate::hub::Hub;
+use crate::router::Router;
 
 #[derive(Clone)]
 pub struct FrontHandler {
     hub: Arc<Hub>,
 }
 
+/// One page of a list, with the cursor of the next and the freshness left.
+struct Page<T> {
+    items: Vec<T>,
+    next: Option<String>,
+    ttl_ms: Option<u64>,
+}
+
 impl FrontHandler {
     pub fn new(hub: Arc<Hub>) -> Self {
         FrontHandler { hub }
+    }
+
+    /// A page of the items `of` picks from the snapshot.
+    async fn page<T: Clone>(
+        &self,
+        params: Option<PaginatedRequestParams>,
+        ctx: &RequestContext<RoleServer>,
+        of: impl Fn(&Router) -> &[T],
+    ) -> Result<Page<T>, ErrorData> {
+        let cursor = params.as_ref().and_then(|p| p.cursor.as_deref());
+        if cursor.is_none() {
+            // A client that lists right after start sees the backends that come up
+            // promptly; the rest arrive later with list_changed notifications.
+            self.hub.wait_settled(self.hub.startup_left()).await;
+            // A listing from the start shows what the backends offer now.
+            self.hub.refresh_stale().await;
+        }
+        let router = self.hub.router();
+        let (items, next) = router.page(of(&router), cursor, self.hub.settings.page_size)?;
+        let ttl_ms = match Era::of(ctx) {
+            Era::Stateless => bridge::ttl_ms(router.fresh_until, Instant::now()),
+            Era::Handshake => None,
+        };
+        Ok(Page {
+            items: items.to_vec(),
+            next,
+            ttl_ms,
+        })
     }
 }
 
@@ -40,21 +79,46 @@ impl ServerHandler for FrontHandler {
         params: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let cursor = params.as_ref().and_then(|p| p.cursor.as_deref());
-        if cursor.is_none() {
-            // A client that lists right after start sees the backends that come up
-            // promptly; the rest arrive later with notifications/tools/list_changed.
-            self.hub.wait_settled(self.hub.startup_left()).await;
-            // A listing from the start shows what the backends offer now.
-            self.hub.refresh_stale().await;
-        }
-        let router = self.hub.router();
-        let (tools, next) = router.page(cursor, self.hub.settings.page_size)?;
-        let mut result = ListToolsResult::with_all_items(tools.to_vec());
-        result.next_cursor = next;
-        if Era::of(&ctx) == Era::Stateless {
-            result.ttl_ms = bridge::ttl_ms(router.fresh_until, Instant::now());
-        }
+        let page = self.page(params, &ctx, |r| &r.tools.items).await?;
+        let mut result = ListToolsResult::with_all_items(page.items);
+        result.next_cursor = page.next;
+        result.ttl_ms = page.ttl_ms;
+        Ok(result)
+    }
+
+    async fn list_prompts(
+        &self,
+        params: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let page = self.page(params, &ctx, |r| &r.prompts.items).await?;
+        let mut result = ListPromptsResult::with_all_items(page.items);
+        result.next_cursor = page.next;
+        result.ttl_ms = page.ttl_ms;
+        Ok(result)
+    }
+
+    async fn list_resources(
+        &self,
+        params: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let page = self.page(params, &ctx, |r| &r.resources).await?;
+        let mut result = ListResourcesResult::with_all_items(page.items);
+        result.next_cursor = page.next;
+        result.ttl_ms = page.ttl_ms;
+        Ok(result)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        params: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let page = self.page(params, &ctx, |r| &r.templates).await?;
+        let mut result = ListResourceTemplatesResult::with_all_items(page.items);
+        result.next_cursor = page.next;
+        result.ttl_ms = page.ttl_ms;
         Ok(result)
     }
 
@@ -68,8 +132,38 @@ impl ServerHandler for FrontHandler {
         Ok(bridge::call_result(era, response))
     }
 
+    async fn get_prompt(
+        &self,
+        params: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let era = Era::of(&ctx);
+        let response = self.hub.get_prompt(params, ctx).await?;
+        Ok(bridge::prompt_result(era, response))
+    }
+
+    async fn read_resource(
+        &self,
+        params: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let era = Era::of(&ctx);
+        let response = self.hub.read_resource(params, ctx).await?;
+        Ok(bridge::read_result(era, response))
+    }
+
+    async fn complete(
+        &self,
+        params: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let era = Era::of(&ctx);
+        let result = self.hub.complete(params, ctx).await?;
+        Ok(bridge::complete_result(era, result))
+    }
+
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.hub.router().tool(name).cloned()
+        self.hub.router().tools.get(name).cloned()
     }
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {

@@ -6,30 +6,30 @@
 //! backend failures into errors that name the backend.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotificationParam,
-    ClientRequest, ContentBlock, InitializeResult, RequestId, RequestMetaObject, ServerCapabilities, ServerResult,
-    ToolsCapability,
+    ClientRequest, CompleteRequest, CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequest,
+    GetPromptRequestParams, GetPromptResponse, InitializeResult, PromptsCapability, ReadResourceRequest,
+    ReadResourceRequestParams, ReadResourceResponse, Reference, RequestId, RequestMetaObject, ResourcesCapability,
+    ServerCapabilities, ServerResult, ToolsCapability,
 };
-use rmcp::service::{PeerRequestOptions, RequestContext, ServiceError, SubscriptionSink};
+use rmcp::service::{PeerRequestOptions, RequestContext, ServiceError};
 use rmcp::{ErrorData, Peer, RoleClient, RoleServer};
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{self, Backend, Changes, Status};
+use crate::fronts::{Changed, Fronts};
 use crate::progress::ProgressRoutes;
-use crate::redact;
 use crate::resolve::{Resolved, Settings};
 use crate::router::{Router, Source};
+use crate::{redact, uri};
 
 /// Bursts of catalog changes within this window reach clients as one notification.
 const DEBOUNCE: Duration = Duration::from_millis(50);
-/// How long one client may take to accept a list_changed notification.
-const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a call's answer waits for progress notifications that arrived
 /// before it and are still being forwarded.
 const PROGRESS_SETTLE: Duration = Duration::from_secs(1);
@@ -113,7 +113,7 @@ impl Hub {
         let mut changed = self.changes.subscribe();
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            let mut told = 0;
+            let mut told = Arc::new(Router::default());
             loop {
                 tokio::select! {
                     r = changed.changed() => if r.is_err() { return },
@@ -122,10 +122,17 @@ impl Hub {
                 tokio::time::sleep(DEBOUNCE).await;
                 changed.borrow_and_update();
                 let Some(h) = hub.upgrade() else { return };
-                let generation = h.router().generation;
-                if generation != told {
-                    told = generation;
-                    h.fronts.tools_changed().await;
+                let now = h.router();
+                if now.generation != told.generation {
+                    let what = Changed {
+                        tools: now.tools.items != told.tools.items,
+                        prompts: now.prompts.items != told.prompts.items,
+                        resources: now.resources != told.resources || now.templates != told.templates,
+                    };
+                    told = now;
+                    if what.any() {
+                        h.fronts.changed(what).await;
+                    }
                 }
             }
         });
@@ -167,32 +174,39 @@ impl Hub {
                 prefix: &b.spec.prefix,
                 description: b.spec.description.as_deref(),
                 tools: &catalog.tools,
+                prompts: &catalog.prompts,
+                resources: &catalog.resources,
+                templates: &catalog.templates,
                 fresh_until: catalog.fresh_until,
             })
             .collect();
         let mut next = Router::build(prev.generation + 1, &sources);
         next.version = version;
-        if next.same_tools(&prev) {
+        if next.same_catalog(&prev) {
             // Same tools for clients: their cursors stay valid.
             next.generation = prev.generation;
         }
-        for c in next.clashes.iter().filter(|c| !prev.clashes.contains(c)) {
+        let prev_clashes: Vec<_> = prev.clashes().collect();
+        for c in next.clashes().filter(|c| !prev_clashes.contains(c)) {
             tracing::warn!(
-                "tool name {:?} is offered by backends {:?} and {:?}; only {:?}'s is served (give one of them a prefix)",
+                "name {:?} is offered by backends {:?} and {:?}; only {:?}'s is served (give one of them a prefix)",
                 c.public,
                 c.kept,
                 c.dropped,
                 c.kept
             );
         }
-        for r in next.renamed.iter().filter(|r| !prev.renamed.contains(r)) {
-            tracing::warn!(backend = %r.backend, "tool {:?} is exposed as {:?} to fit client name limits", r.original, r.public);
+        let prev_renamed: Vec<_> = prev.renamed().collect();
+        for r in next.renamed().filter(|r| !prev_renamed.contains(r)) {
+            tracing::warn!(backend = %r.backend, "{:?} is exposed as {:?} to fit client name limits", r.original, r.public);
         }
         if next.generation != prev.generation {
             tracing::debug!(
                 generation = next.generation,
-                tools = next.tools.len(),
-                "tool snapshot rebuilt"
+                tools = next.tools.items.len(),
+                prompts = next.prompts.items.len(),
+                resources = next.resources.len(),
+                "snapshot rebuilt"
             );
         }
         let next = Arc::new(next);
@@ -227,11 +241,21 @@ impl Hub {
         }
     }
 
+    /// What mcpmux offers clients: everything it can carry, not only what
+    /// the backends up at this moment offer — backends arrive later, and a
+    /// client's capabilities are fixed at its handshake.
     fn server_info(&self) -> InitializeResult {
         let mut caps = ServerCapabilities::default();
         let mut tools = ToolsCapability::default();
         tools.list_changed = Some(true);
         caps.tools = Some(tools);
+        let mut prompts = PromptsCapability::default();
+        prompts.list_changed = Some(true);
+        caps.prompts = Some(prompts);
+        let mut resources = ResourcesCapability::default();
+        resources.list_changed = Some(true);
+        caps.resources = Some(resources);
+        caps.completions = Some(Default::default());
         let mut info = InitializeResult::new(caps);
         info.server_info = backend::implementation();
         info.instructions = Some(self.instructions());
@@ -286,15 +310,16 @@ impl Hub {
         .await;
     }
 
-    /// The disconnected backend `public` belongs to (by its prefix, or by its
-    /// last catalog for an unprefixed one), for an error that names it.
+    /// The disconnected backend `public` (a tool or prompt name) belongs to
+    /// (by its prefix, or by its last catalog for an unprefixed one), for an
+    /// error that names it.
     fn down_backend_for(&self, public: &str) -> Option<&Arc<Backend>> {
+        let named = |b: &Backend, name: &str| crate::names::public_name(&b.spec.prefix, name).0 == public;
         self.backends.iter().filter(|b| b.peer().is_none()).find(|b| {
+            let catalog = b.catalog();
             b.spec.owns(public)
-                || b.catalog()
-                    .tools
-                    .iter()
-                    .any(|t| crate::names::public_name(&b.spec.prefix, &t.name).0 == public)
+                || catalog.tools.iter().any(|t| named(b, &t.name))
+                || catalog.prompts.iter().any(|p| named(b, &p.name))
         })
     }
 
@@ -304,66 +329,223 @@ impl Hub {
         self.settings.startup_grace.saturating_sub(self.started.elapsed())
     }
 
+    /// The route `find` gives in the current snapshot; a request right after
+    /// start may target a backend still making its first attempt (`targets`
+    /// says which could offer it): it gets the grace tools/list gets.
+    async fn find<R>(&self, find: impl Fn(&Router) -> Option<R>, targets: impl Fn(&Backend) -> bool) -> Option<R> {
+        if let Some(found) = find(&self.router()) {
+            return Some(found);
+        }
+        if self.backends.iter().any(|b| targets(b) && !b.settled()) {
+            self.wait_settled_where(self.startup_left(), targets).await;
+            return find(&self.router());
+        }
+        None
+    }
+
+    /// Why `public` (a tool or prompt name) leads nowhere: its backend is
+    /// down (an error naming it), or nothing by that name exists.
+    fn unroutable(&self, what: &str, public: &str) -> Failure {
+        match self.down_backend_for(public) {
+            Some(b) => Failure::Unavailable(format!(
+                "backend {:?} is not available ({}); its {what}s will return when it reconnects",
+                b.spec.name,
+                b.describe_status()
+            )),
+            None => Failure::Error(ErrorData::invalid_params(
+                format!("unknown {what} {public:?}; {what}s/list shows the {what}s mcpmux serves"),
+                None,
+            )),
+        }
+    }
+
     /// tools/call: route by public name and forward to the backend.
     pub async fn call_tool(
         &self,
         mut params: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        // A call right after start may target a backend still making its first
-        // attempt: it gets the grace tools/list gets (and only for that backend).
-        let targets = |b: &Backend| b.spec.prefix.is_empty() || b.spec.owns(&params.name);
-        let mut router = self.router();
-        if router.route(&params.name).is_none() && self.backends.iter().any(|b| targets(b) && !b.settled()) {
-            self.wait_settled_where(self.startup_left(), targets).await;
-            router = self.router();
+        let name = params.name.to_string();
+        let targets = |b: &Backend| b.spec.prefix.is_empty() || b.spec.owns(&name);
+        let Some(route) = self.find(|r| r.tools.route(&name).cloned(), targets).await else {
+            return self.unroutable("tool", &name).into_call();
+        };
+        params.name = route.name.to_string().into();
+        params.meta = None;
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        let prefix = self.prefix_of(&route.backend);
+        match self.forward(&route.backend, request, &ctx).await {
+            Ok(ServerResult::CallToolResult(mut r)) => {
+                uri::rewrite_blocks(&prefix, &mut r.content);
+                Ok(CallToolResponse::Complete(r))
+            }
+            Ok(ServerResult::InputRequiredResult(r)) => Ok(CallToolResponse::InputRequired(r)),
+            Ok(ServerResult::CreateTaskResult(r)) => Ok(CallToolResponse::Task(r)),
+            Ok(ServerResult::EmptyResult(_)) => Ok(CallToolResponse::Complete(CallToolResult::success(Vec::new()))),
+            Ok(_) => Failure::unexpected(&route.backend, "tools/call").into_call(),
+            Err(f) => f.into_call(),
         }
-        let Some(route) = router.route(&params.name) else {
-            if let Some(b) = self.down_backend_for(&params.name) {
-                return Ok(failure(format!(
-                    "backend {:?} is not available ({}); its tools will return when it reconnects",
+    }
+
+    /// prompts/get: route by public name and forward to the backend.
+    pub async fn get_prompt(
+        &self,
+        mut params: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let name = params.name.clone();
+        let targets = |b: &Backend| b.spec.prefix.is_empty() || b.spec.owns(&name);
+        let Some(route) = self.find(|r| r.prompts.route(&name).cloned(), targets).await else {
+            return Err(self.unroutable("prompt", &name).into_error());
+        };
+        params.name = route.name.to_string();
+        params.meta = None;
+        let prefix = self.prefix_of(&route.backend);
+        let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(params));
+        match self.forward(&route.backend, request, &ctx).await {
+            Ok(ServerResult::GetPromptResult(mut r)) => {
+                for m in &mut r.messages {
+                    uri::rewrite_block(&prefix, &mut m.content);
+                }
+                Ok(GetPromptResponse::Complete(r))
+            }
+            Ok(ServerResult::InputRequiredResult(r)) => Ok(GetPromptResponse::InputRequired(r)),
+            Ok(_) => Err(Failure::unexpected(&route.backend, "prompts/get").into_error()),
+            Err(f) => Err(f.into_error()),
+        }
+    }
+
+    /// resources/read: route by public URI and forward to the backend.
+    pub async fn read_resource(
+        &self,
+        mut params: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let public = params.uri.clone();
+        let Some((backend, original)) = self.find_resource(&public).await else {
+            return Err(self.unknown_resource(&public));
+        };
+        params.uri = original;
+        params.meta = None;
+        let prefix = self.prefix_of(&backend);
+        let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
+        match self.forward(&backend, request, &ctx).await {
+            Ok(ServerResult::ReadResourceResult(mut r)) => {
+                for c in &mut r.contents {
+                    uri::rewrite_contents(&prefix, c);
+                }
+                Ok(ReadResourceResponse::Complete(r))
+            }
+            Ok(ServerResult::InputRequiredResult(r)) => Ok(ReadResourceResponse::InputRequired(r)),
+            Ok(_) => Err(Failure::unexpected(&backend, "resources/read").into_error()),
+            Err(f) => Err(f.into_error()),
+        }
+    }
+
+    /// completion/complete: route by the prompt name or resource URI it refers to.
+    pub async fn complete(
+        &self,
+        mut params: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let backend = match &mut params.r#ref {
+            Reference::Prompt(p) => {
+                let name = p.name.clone();
+                let targets = |b: &Backend| b.spec.prefix.is_empty() || b.spec.owns(&name);
+                let Some(route) = self.find(|r| r.prompts.route(&name).cloned(), targets).await else {
+                    return Err(self.unroutable("prompt", &name).into_error());
+                };
+                p.name = route.name.to_string();
+                route.backend
+            }
+            Reference::Resource(t) => {
+                let Some((backend, original)) = self.find_resource(&t.uri).await else {
+                    return Err(self.unknown_resource(&t.uri));
+                };
+                t.uri = original;
+                backend
+            }
+            _ => return Err(ErrorData::invalid_params("unknown completion reference", None)),
+        };
+        params.meta = None;
+        let request = ClientRequest::CompleteRequest(CompleteRequest::new(params));
+        match self.forward(&backend, request, &ctx).await {
+            Ok(ServerResult::CompleteResult(r)) => Ok(r),
+            Ok(_) => Err(Failure::unexpected(&backend, "completion/complete").into_error()),
+            Err(f) => Err(f.into_error()),
+        }
+    }
+
+    /// The backend a public resource URI (or URI template) belongs to, and
+    /// the URI at that backend.
+    async fn find_resource(&self, public: &str) -> Option<(Arc<str>, String)> {
+        let prefix = uri::decode(public).map_or("", |(p, _)| p);
+        let targets = |b: &Backend| *b.spec.prefix == *prefix;
+        self.find(|r| r.resource(public), targets).await
+    }
+
+    fn unknown_resource(&self, public: &str) -> ErrorData {
+        if let Some((prefix, _)) = uri::decode(public)
+            && let Some(b) = self.backends.iter().find(|b| *b.spec.prefix == *prefix)
+        {
+            return ErrorData::internal_error(
+                format!(
+                    "backend {:?} is not available ({}); its resources will return when it reconnects",
                     b.spec.name,
                     b.describe_status()
-                )));
-            }
-            return Err(ErrorData::invalid_params(
-                format!(
-                    "unknown tool {:?}; tools/list shows the tools mcpmux serves",
-                    params.name
                 ),
                 None,
-            ));
-        };
-        let Some(b) = self.backends.get(&route.backend) else {
-            return Err(ErrorData::internal_error(
-                format!("tool {:?} leads to no backend", params.name),
+            );
+        }
+        ErrorData::resource_not_found(
+            format!("unknown resource {public:?}; resources/list shows the resources mcpmux serves"),
+            None,
+        )
+    }
+
+    fn prefix_of(&self, backend: &str) -> Arc<str> {
+        self.backends
+            .get(backend)
+            .map_or_else(|| Arc::from(""), |b| b.spec.prefix.clone())
+    }
+
+    /// Sends `request` to backend `backend` on behalf of the client request
+    /// `ctx`: with the client's `_meta`, the backend's timeout (reset by
+    /// progress), progress mapped back to the client, and the client's
+    /// cancellation passed on.
+    async fn forward(
+        &self,
+        backend: &Arc<str>,
+        request: ClientRequest,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, Failure> {
+        let Some(b) = self.backends.get(backend) else {
+            return Err(Failure::Error(ErrorData::internal_error(
+                format!("no backend {backend:?}"),
                 None,
-            ));
+            )));
         };
         let Some(peer) = b.peer() else {
-            return Ok(failure(format!(
+            return Err(Failure::Unavailable(format!(
                 "backend {:?} is not available ({})",
                 b.spec.name,
                 b.describe_status()
             )));
         };
-        params.name = route.name.to_string().into();
-        params.meta = None;
         let options = PeerRequestOptions::with_timeout(b.spec.timeout)
             .reset_timeout_on_progress()
             .with_meta(forwarded_meta(&ctx.meta));
-        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         let handle = match peer.send_request_with_option(request, options).await {
             Ok(h) => h,
             Err(e) => {
                 b.request_reconnect();
-                return Ok(failure(backend_error(b, &e)));
+                return Err(Failure::Unavailable(backend_error(b, &e)));
             }
         };
         let client_token = ctx.meta.get_progress_token();
         let wants_progress = client_token.is_some();
         let progress = self.progress.register(
-            &route.backend,
+            backend,
             handle.progress_token.clone(),
             client_token.map(|t| (ctx.peer.clone(), t)),
         );
@@ -382,21 +564,53 @@ impl Hub {
         };
         tokio::select! {
             result = answered => match result {
-                Ok(ServerResult::CallToolResult(r)) => Ok(CallToolResponse::Complete(r)),
-                Ok(ServerResult::InputRequiredResult(r)) => Ok(CallToolResponse::InputRequired(r)),
-                Ok(ServerResult::CreateTaskResult(r)) => Ok(CallToolResponse::Task(r)),
-                Ok(ServerResult::EmptyResult(_)) => Ok(CallToolResponse::Complete(CallToolResult::success(Vec::new()))),
-                Ok(_) => Ok(failure(format!("backend {:?} answered tools/call with something other than a tool result", b.spec.name))),
-                Err(ServiceError::McpError(e)) => Err(e),
+                Ok(r) => Ok(r),
+                Err(ServiceError::McpError(e)) => Err(Failure::Error(e)),
                 Err(e) => {
                     if matches!(e, ServiceError::TransportSend(_) | ServiceError::TransportClosed) {
                         b.request_reconnect();
                     }
-                    Ok(failure(backend_error(b, &e)))
+                    Err(Failure::Unavailable(backend_error(b, &e)))
                 }
             },
             // (Dropping `call` tells the backend.)
-            () = ctx.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the client", None)),
+            () = ctx.ct.cancelled() => Err(Failure::Cancelled),
+        }
+    }
+}
+
+/// Why a forwarded request has no result.
+enum Failure {
+    /// The backend's own JSON-RPC error, or mcpmux's about the request: passed on as it is.
+    Error(ErrorData),
+    /// The backend is down, timed out or failed at the transport (the text names it).
+    Unavailable(String),
+    /// The client cancelled.
+    Cancelled,
+}
+
+impl Failure {
+    fn unexpected(backend: &str, method: &str) -> Failure {
+        Failure::Unavailable(format!(
+            "backend {backend:?} answered {method} with a result of another kind"
+        ))
+    }
+
+    /// For tools/call: what went wrong is told to the model (an `isError` result).
+    fn into_call(self) -> Result<CallToolResponse, ErrorData> {
+        match self {
+            Failure::Unavailable(message) => Ok(CallToolResponse::Complete(CallToolResult::error(vec![
+                ContentBlock::text(message),
+            ]))),
+            other => Err(other.into_error()),
+        }
+    }
+
+    fn into_error(self) -> ErrorData {
+        match self {
+            Failure::Error(e) => e,
+            Failure::Unavailable(message) => ErrorData::internal_error(message, None),
+            Failure::Cancelled => ErrorData::internal_error("cancelled by the client", None),
         }
     }
 }
@@ -443,11 +657,6 @@ impl Drop for InFlight {
     }
 }
 
-/// A tool result that tells the model what went wrong (isError: true).
-fn failure(message: String) -> CallToolResponse {
-    CallToolResponse::Complete(CallToolResult::error(vec![ContentBlock::text(message)]))
-}
-
 fn backend_error(b: &Backend, e: &ServiceError) -> String {
     match e {
         ServiceError::Timeout { timeout } => format!(
@@ -481,65 +690,4 @@ fn forwarded_meta(meta: &RequestMetaObject) -> RequestMetaObject {
             )
     });
     out
-}
-
-/// The clients to tell when the tool list changes: sessions that began with
-/// `initialize` get a plain notification, 2026-07-28 clients get it on their
-/// `subscriptions/listen` stream.
-#[derive(Default)]
-pub struct Fronts {
-    legacy: Mutex<Vec<Peer<RoleServer>>>,
-    sinks: Mutex<Vec<(u64, SubscriptionSink)>>,
-    next: AtomicU64,
-}
-
-impl Fronts {
-    pub fn add_legacy(&self, peer: Peer<RoleServer>) {
-        let mut l = self.legacy.lock().unwrap_or_else(|e| e.into_inner());
-        l.retain(|p| !p.is_transport_closed());
-        l.push(peer);
-    }
-
-    pub fn add_sink(&self, sink: SubscriptionSink) -> u64 {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.sinks.lock().unwrap_or_else(|e| e.into_inner()).push((id, sink));
-        id
-    }
-
-    pub fn remove_sink(&self, id: u64) {
-        self.sinks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(i, _)| *i != id);
-    }
-
-    /// Tells every client, all at once; a client that cannot take the
-    /// notification within `NOTIFY_TIMEOUT` is skipped this time (and dropped
-    /// when its connection is gone).
-    async fn tools_changed(&self) {
-        let peers: Vec<Peer<RoleServer>> = self.legacy.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let sinks: Vec<(u64, SubscriptionSink)> = self.sinks.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut sends = tokio::task::JoinSet::new();
-        for p in peers.into_iter().filter(|p| !p.is_transport_closed()) {
-            sends.spawn(async move {
-                let _ = tokio::time::timeout(NOTIFY_TIMEOUT, p.notify_tool_list_changed()).await;
-                None
-            });
-        }
-        for (id, s) in sinks {
-            sends.spawn(async move {
-                let sent = tokio::time::timeout(NOTIFY_TIMEOUT, s.notify_tool_list_changed()).await;
-                matches!(sent, Ok(Err(_))).then_some(id)
-            });
-        }
-        while let Some(done) = sends.join_next().await {
-            if let Ok(Some(closed)) = done {
-                self.remove_sink(closed);
-            }
-        }
-        self.legacy
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|p| !p.is_transport_closed());
-    }
 }

@@ -12,11 +12,12 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::Status;
+use crate::backend::{self, Status};
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::listen;
 use crate::resolve::{Listen, Mode, Resolved};
+use crate::router::{Named, Names, Router};
 
 /// How long backends get to stop (a child: stdin closed, SIGTERM, then SIGKILL).
 const STOP: Duration = Duration::from_secs(15);
@@ -66,10 +67,14 @@ fn summary(hub: &Hub) -> String {
         .iter()
         .filter(|b| matches!(&*b.status(), Status::Ready { .. }))
         .count();
+    let router = hub.router();
     format!(
-        "{ready} of {} backends connected, {} tools",
+        "{ready} of {} backends connected, {} tools, {} prompts, {} resources, {} resource templates",
         hub.backends.len(),
-        hub.router().tools.len()
+        router.tools.items.len(),
+        router.prompts.items.len(),
+        router.resources.len(),
+        router.templates.len()
     )
 }
 
@@ -101,14 +106,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     served
 }
 
-/// One row of `mcpmux list --json`.
+/// One named item (tool or prompt) of `mcpmux list`.
 #[derive(serde::Serialize)]
-struct ListedTool<'a> {
+struct ListedItem<'a> {
     name: &'a str,
     backend: &'a str,
     original_name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
+}
+
+/// One resource or resource template of `mcpmux list`.
+#[derive(serde::Serialize)]
+struct ListedResource<'a> {
+    uri: &'a str,
+    backend: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
 }
 
 #[derive(serde::Serialize)]
@@ -119,6 +134,9 @@ struct ListedBackend<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     protocol: Option<String>,
     tools: usize,
+    prompts: usize,
+    resources: usize,
+    resource_templates: usize,
 }
 
 pub async fn list(config: Config, json: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -140,33 +158,65 @@ pub async fn list(config: Config, json: bool, out: &mut dyn Write) -> anyhow::Re
     Ok(code?)
 }
 
-fn write_listing(
-    hub: &Arc<Hub>,
-    router: &crate::router::Router,
-    json: bool,
-    out: &mut dyn Write,
-) -> std::io::Result<ExitCode> {
-    let rows: Vec<ListedTool<'_>> = router
-        .tools
+/// The rows of one kind of named item, with each one's own description.
+fn named_rows<'a, T: Named>(
+    hub: &Hub,
+    names: &'a Names<T>,
+    own: impl Fn(&backend::Catalog, &str) -> Option<String>,
+) -> Vec<ListedItem<'a>> {
+    names
+        .items
         .iter()
-        .zip(&router.owners)
-        .map(|(t, owner)| {
-            let original = router.route(&t.name).map_or("", |r| &*r.name);
-            let description = hub.backends.get(owner).and_then(|b| {
-                b.catalog()
-                    .tools
-                    .iter()
-                    .find(|x| x.name == original)
-                    .and_then(|x| x.description.as_ref().map(|d| d.to_string()))
-            });
-            ListedTool {
-                name: &t.name,
+        .zip(&names.owners)
+        .map(|(item, owner)| {
+            let original = names.route(item.name()).map_or("", |r| &*r.name);
+            let description = hub.backends.get(owner).and_then(|b| own(&b.catalog(), original));
+            ListedItem {
+                name: item.name(),
                 backend: owner,
                 original_name: original,
                 description,
             }
         })
+        .collect()
+}
+
+fn write_listing(hub: &Arc<Hub>, router: &Router, json: bool, out: &mut dyn Write) -> std::io::Result<ExitCode> {
+    let tools = named_rows(hub, &router.tools, |c, name| {
+        c.tools
+            .iter()
+            .find(|t| t.name == name)
+            .and_then(|t| t.description.as_ref().map(|d| d.to_string()))
+    });
+    let prompts = named_rows(hub, &router.prompts, |c, name| {
+        c.prompts
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.description.clone())
+    });
+    let resources: Vec<ListedResource<'_>> = router
+        .resources
+        .iter()
+        .zip(&router.resource_owners)
+        .map(|(r, owner)| ListedResource {
+            uri: &r.uri,
+            backend: owner,
+            name: &r.name,
+            description: r.description.as_deref(),
+        })
         .collect();
+    let templates: Vec<ListedResource<'_>> = router
+        .templates
+        .iter()
+        .zip(&router.template_owners)
+        .map(|(t, owner)| ListedResource {
+            uri: &t.uri_template,
+            backend: owner,
+            name: &t.name,
+            description: t.description.as_deref(),
+        })
+        .collect();
+    let count = |owners: &[Arc<str>], b: &str| owners.iter().filter(|o| ***o == *b).count();
     let backends: Vec<ListedBackend<'_>> = hub
         .backends
         .iter()
@@ -178,31 +228,69 @@ fn write_listing(
                 Status::Ready { protocol, .. } => Some(protocol.to_string()),
                 _ => None,
             },
-            tools: router.owners.iter().filter(|o| **o == b.spec.name).count(),
+            tools: count(&router.tools.owners, &b.spec.name),
+            prompts: count(&router.prompts.owners, &b.spec.name),
+            resources: count(&router.resource_owners, &b.spec.name),
+            resource_templates: count(&router.template_owners, &b.spec.name),
         })
         .collect();
     let all_ready = backends.iter().all(|b| b.protocol.is_some());
+    let clashes: Vec<_> = router.clashes().collect();
     if json {
-        let report = serde_json::json!({ "tools": rows, "backends": backends, "clashes": router.clashes.iter().map(|c| serde_json::json!({"name": c.public, "kept": c.kept, "dropped": c.dropped})).collect::<Vec<_>>() });
+        let report = serde_json::json!({
+            "tools": tools,
+            "prompts": prompts,
+            "resources": resources,
+            "resource_templates": templates,
+            "backends": backends,
+            "clashes": clashes.iter().map(|c| serde_json::json!({"name": c.public, "kept": c.kept, "dropped": c.dropped})).collect::<Vec<_>>(),
+        });
         writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default())?;
     } else {
-        let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-        let bwidth = rows.iter().map(|r| r.backend.len()).max().unwrap_or(7).max(7);
-        writeln!(out, "{:width$}  {:bwidth$}  DESCRIPTION", "TOOL", "BACKEND")?;
-        for r in &rows {
-            let line = r.description.as_deref().unwrap_or("").lines().next().unwrap_or("");
-            let line: String = if line.chars().count() > 80 {
-                line.chars().take(77).chain("...".chars()).collect()
-            } else {
-                line.to_string()
-            };
-            writeln!(out, "{:width$}  {:bwidth$}  {line}", r.name, r.backend)?;
+        table(
+            out,
+            "TOOL",
+            tools.iter().map(|r| (r.name, r.backend, r.description.as_deref())),
+        )?;
+        if !prompts.is_empty() {
+            writeln!(out)?;
+            table(
+                out,
+                "PROMPT",
+                prompts.iter().map(|r| (r.name, r.backend, r.description.as_deref())),
+            )?;
+        }
+        if !resources.is_empty() {
+            writeln!(out)?;
+            table(
+                out,
+                "RESOURCE",
+                resources.iter().map(|r| (r.uri, r.backend, Some(r.name))),
+            )?;
+        }
+        if !templates.is_empty() {
+            writeln!(out)?;
+            table(
+                out,
+                "RESOURCE TEMPLATE",
+                templates.iter().map(|r| (r.uri, r.backend, Some(r.name))),
+            )?;
         }
         writeln!(out)?;
         for b in &backends {
-            writeln!(out, "backend {}: {} ({} tools)", b.name, b.status, b.tools)?;
+            let mut offers = format!("{} tools", b.tools);
+            for (n, what) in [
+                (b.prompts, "prompts"),
+                (b.resources, "resources"),
+                (b.resource_templates, "resource templates"),
+            ] {
+                if n > 0 {
+                    offers.push_str(&format!(", {n} {what}"));
+                }
+            }
+            writeln!(out, "backend {}: {} ({offers})", b.name, b.status)?;
         }
-        for c in &router.clashes {
+        for c in &clashes {
             writeln!(
                 out,
                 "clash: {:?} is offered by {} and {}; {}'s is served",
@@ -215,4 +303,25 @@ fn write_listing(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A table of `(name, backend, description)` rows under `heading`.
+fn table<'a>(
+    out: &mut dyn Write,
+    heading: &str,
+    rows: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)> + Clone,
+) -> std::io::Result<()> {
+    let width = rows.clone().map(|r| r.0.len()).max().unwrap_or(0).max(heading.len());
+    let bwidth = rows.clone().map(|r| r.1.len()).max().unwrap_or(0).max(7);
+    writeln!(out, "{heading:width$}  {:bwidth$}  DESCRIPTION", "BACKEND")?;
+    for (name, backend, description) in rows {
+        let line = description.unwrap_or("").lines().next().unwrap_or("");
+        let line: String = if line.chars().count() > 80 {
+            line.chars().take(77).chain("...".chars()).collect()
+        } else {
+            line.to_string()
+        };
+        writeln!(out, "{name:width$}  {backend:bwidth$}  {line}")?;
+    }
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! The MCP client role mcpmux plays towards one backend: it introduces itself
 //! as mcpmux, hands progress notifications to the progress routes (which map
 //! them back to the client call they belong to), and turns a backend's
-//! tools/list_changed into a re-list of that backend.
+//! list_changed notifications (tools, prompts, resources) into a re-list of
+//! that backend.
 
 // Logging notifications are deprecated by SEP-2577 but backends still send them.
 #![allow(deprecated)]
@@ -56,6 +57,13 @@ impl BackendClient {
     pub fn progress(&self) -> &Arc<ProgressRoutes> {
         &self.progress
     }
+
+    /// The backend said a list changed: it is listed again.
+    fn refresh(&self) {
+        if let Some(b) = self.backend.upgrade() {
+            b.request_refresh();
+        }
+    }
 }
 
 impl ClientHandler for BackendClient {
@@ -68,9 +76,15 @@ impl ClientHandler for BackendClient {
     }
 
     async fn on_tool_list_changed(&self, _: NotificationContext<RoleClient>) {
-        if let Some(b) = self.backend.upgrade() {
-            b.request_refresh();
-        }
+        self.refresh();
+    }
+
+    async fn on_prompt_list_changed(&self, _: NotificationContext<RoleClient>) {
+        self.refresh();
+    }
+
+    async fn on_resource_list_changed(&self, _: NotificationContext<RoleClient>) {
+        self.refresh();
     }
 
     #[allow(deprecated)]

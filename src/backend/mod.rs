@@ -9,27 +9,27 @@
 //! whoever holds it, and every change bumps a shared [`Changes`] counter that
 //! the hub follows. Nothing here knows the hub.
 
+mod catalog;
 mod client;
 mod connect;
 mod wire;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use rmcp::model::{PaginatedRequestParams, ProtocolVersion, ServerNotification, SubscriptionFilter, Tool};
+use rmcp::model::{ProtocolVersion, ServerNotification, SubscriptionFilter};
 use rmcp::service::ClientCacheConfig;
 use rmcp::{Peer, RoleClient};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
+pub use catalog::{Catalog, Offers};
 pub use client::{BackendClient, implementation};
 pub use connect::ConnectError;
 
 use crate::progress::ProgressRoutes;
-use crate::redact;
 use crate::resolve::{BackendSpec, RetryPolicy};
 
 /// Where a backend is in its life.
@@ -81,31 +81,12 @@ impl Changes {
     }
 }
 
-/// A backend's tools under their own names, as last listed.
-#[derive(Debug, Default)]
-pub struct Catalog {
-    pub tools: Vec<Tool>,
-    /// When the listing that produced it began.
-    pub listed_at: Option<Instant>,
-    /// Until when it is fresh, when the backend said (`ttlMs`); `None`: until
-    /// the backend announces a change.
-    pub fresh_until: Option<Instant>,
-}
-
-impl Catalog {
-    pub fn is_stale(&self, now: Instant) -> bool {
-        self.fresh_until.is_some_and(|t| now >= t)
-    }
-}
-
 /// The first retry waits this long; each further failure doubles it.
 const FIRST_DELAY: Duration = Duration::from_millis(500);
 /// A connection that lasted this long resets the backoff.
 const STABLE_UPTIME: Duration = Duration::from_secs(60);
 /// Consecutive short-lived connections after which a backend is called crash-looping.
 const CRASH_LOOP: u32 = 5;
-/// Pages of one catalog listing, at most (a guard against endless cursors).
-const MAX_PAGES: usize = 1000;
 /// Handshakes that failed in a way that says nothing about the backend (a
 /// garbled or uncorrelated answer) are retried this many times even when
 /// `connect_retry` is off.
@@ -249,18 +230,13 @@ impl Backend {
     }
 
     async fn list_into_catalog(&self, peer: &Peer<RoleClient>, timeout: Duration) -> Result<(), String> {
-        let began = Instant::now();
-        let (tools, ttl) = list_all_tools(peer, timeout)
-            .await
-            .map_err(|e| format!("listing its tools failed: {e}"))?;
+        let offers = Offers::of(peer.peer_info().as_ref().map(|i| &i.capabilities));
         // A declared freshness is honoured even from a backend that also
         // announces changes: the Python SDK's servers declare listChanged on
         // 2026-07-28 yet send nothing when a tool is added, with ttlMs 0.
-        self.catalog.store(Arc::new(Catalog {
-            tools,
-            listed_at: Some(began),
-            fresh_until: ttl.and_then(|ttl| began.checked_add(ttl)),
-        }));
+        let catalog = catalog::list(peer, offers, timeout).await?;
+        tracing::debug!(backend = %self.spec.name, fresh_for = ?catalog.fresh_until.map(|t| t.saturating_duration_since(Instant::now())), "listed");
+        self.catalog.store(Arc::new(catalog));
         self.listings.fetch_add(1, Ordering::AcqRel);
         self.changes.publish();
         Ok(())
@@ -425,12 +401,10 @@ async fn run_connected(
     let protocol = info
         .as_ref()
         .map_or(ProtocolVersion::LATEST_WITH_INITIALIZE, |i| i.protocol_version.clone());
-    let lists_tools = info.as_ref().is_none_or(|i| i.capabilities.tools.is_some());
-    let notifies = info
-        .as_ref()
-        .and_then(|i| i.capabilities.tools.as_ref())
-        .and_then(|t| t.list_changed)
-        .unwrap_or(false);
+    let offers = Offers::of(info.as_ref().map(|i| &i.capabilities));
+    let lists = offers.any();
+    let caps = info.as_ref().map(|i| &i.capabilities);
+    let filter = change_filter(caps);
     let cancel = conn.cancellation_token();
     let mut waiting = tokio::spawn(conn.waiting());
     // A reconnect asked for while the previous connection was failing is stale.
@@ -443,7 +417,7 @@ async fn run_connected(
         }
     };
 
-    if lists_tools {
+    if lists {
         let first = tokio::select! {
             r = b.relist(&peer, policy.attempt_timeout) => r,
             () = shutdown.cancelled() => Err("mcpmux is shutting down".to_string()),
@@ -459,6 +433,8 @@ async fn run_connected(
         protocol = %protocol,
         server = server.map_or("?", |s| s.name.as_str()),
         tools = b.catalog().tools.len(),
+        prompts = b.catalog().prompts.len(),
+        resources = b.catalog().resources.len(),
         "connected"
     );
     b.set_status(Status::Ready {
@@ -469,15 +445,16 @@ async fn run_connected(
     b.mark_settled();
 
     // Stateless (2026-07-28) backends send list_changed only on a subscription stream.
-    let listener =
-        (!protocol.has_initialize() && notifies).then(|| tokio::spawn(listen_changes(peer.clone(), b.clone())));
+    let listener = filter
+        .filter(|_| !protocol.has_initialize())
+        .map(|filter| tokio::spawn(listen_changes(peer.clone(), b.clone(), filter)));
     let ended = loop {
         tokio::select! {
             r = &mut waiting => break match r {
                 Ok(reason) => format!("the connection ended ({reason:?})"),
                 Err(e) => format!("the connection task failed: {e}"),
             },
-            () = b.refresh.notified(), if lists_tools => {
+            () = b.refresh.notified(), if lists => {
                 tokio::select! {
                     r = b.relist(&peer, b.spec.timeout) => if let Err(e) = r {
                         tracing::warn!(backend = %b.spec.name, "{e}; keeping the previous catalog");
@@ -503,52 +480,42 @@ async fn run_connected(
     ended
 }
 
-/// Every page of tools/list, guarding against a cursor that never advances,
-/// and the shortest freshness (`ttlMs`) any page declared.
-async fn list_all_tools(peer: &Peer<RoleClient>, timeout: Duration) -> Result<(Vec<Tool>, Option<Duration>), String> {
-    let mut tools = Vec::new();
-    let mut ttl: Option<Duration> = None;
-    let mut cursor: Option<String> = None;
-    let mut seen = HashSet::new();
-    for _ in 0..MAX_PAGES {
-        let params = cursor
-            .take()
-            .map(|c| PaginatedRequestParams::default().with_cursor(Some(c)));
-        let page = tokio::time::timeout(timeout, peer.list_tools(params))
-            .await
-            .map_err(|_| format!("no answer within {timeout:?}"))?
-            .map_err(|e| redact::urls(&e.to_string()))?;
-        if let Some(ms) = page.ttl_ms {
-            let d = Duration::from_millis(ms);
-            ttl = Some(ttl.map_or(d, |t| t.min(d)));
-        }
-        tools.extend(page.tools);
-        match page.next_cursor {
-            None => return Ok((tools, ttl)),
-            Some(next) if !seen.insert(next.clone()) => {
-                tracing::warn!(cursor = %next, "the backend repeated a tools/list cursor; stopping at {} tools", tools.len());
-                return Ok((tools, ttl));
-            }
-            Some(next) => cursor = Some(next),
-        }
+/// The list changes a backend declared it announces, if any.
+fn change_filter(caps: Option<&rmcp::model::ServerCapabilities>) -> Option<SubscriptionFilter> {
+    let caps = caps?;
+    let tools = caps.tools.as_ref().and_then(|t| t.list_changed).unwrap_or(false);
+    let prompts = caps.prompts.as_ref().and_then(|p| p.list_changed).unwrap_or(false);
+    let resources = caps.resources.as_ref().and_then(|r| r.list_changed).unwrap_or(false);
+    if !(tools || prompts || resources) {
+        return None;
     }
-    tracing::warn!(
-        "the backend's tools/list ran past {MAX_PAGES} pages; stopping at {} tools",
-        tools.len()
-    );
-    Ok((tools, ttl))
+    let mut f = SubscriptionFilter::builder();
+    if tools {
+        f = f.tools_list_changed();
+    }
+    if prompts {
+        f = f.prompts_list_changed();
+    }
+    if resources {
+        f = f.resources_list_changed();
+    }
+    Some(f.build())
 }
 
-/// Follows a stateless backend's tools/list_changed on a `subscriptions/listen` stream.
-async fn listen_changes(peer: Peer<RoleClient>, b: Arc<Backend>) {
-    let filter = SubscriptionFilter::builder().tools_list_changed().build();
+/// Follows a stateless backend's list changes on a `subscriptions/listen` stream.
+async fn listen_changes(peer: Peer<RoleClient>, b: Arc<Backend>, filter: SubscriptionFilter) {
     while !peer.is_transport_closed() {
         match peer.listen(filter.clone()).await {
             Ok(mut sub) => {
                 // Changes made before this stream was (re)opened were not heard: list again.
                 b.request_refresh();
                 while let Ok(Some(n)) = sub.next().await {
-                    if matches!(n, ServerNotification::ToolListChangedNotification(_)) {
+                    if matches!(
+                        n,
+                        ServerNotification::ToolListChangedNotification(_)
+                            | ServerNotification::PromptListChangedNotification(_)
+                            | ServerNotification::ResourceListChangedNotification(_)
+                    ) {
                         b.request_refresh();
                     }
                 }
