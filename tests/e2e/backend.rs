@@ -3,7 +3,8 @@
 //! with `--http` (printing `LISTENING <port>`), in one protocol era or both,
 //! and offers tools that exercise what mcpmux must forward: progress,
 //! cancellation, `_meta`, list changes, a generated paginated catalog, its
-//! environment and its pid. Events the tests check (cancellations) are
+//! environment and its pid — plus a prompt, resources (`test://<name>/...`),
+//! a resource template and completions for both. Events the tests check (cancellations) are
 //! appended to the file named by `MCPMUX_TEST_EVENTS`.
 
 use std::borrow::Cow;
@@ -12,9 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion, ServerCapabilities, ServerConfig,
-    SubscriptionFilter, Tool, ToolsCapability,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo,
+    ContentBlock, EmbeddedResource, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, PromptsCapability, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, Resource, ResourceContents,
+    ResourceTemplate, ResourcesCapability, Role, ServerCapabilities, ServerConfig, SubscriptionFilter, Tool,
+    ToolsCapability,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext, SubscriptionSink};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, ServiceExt};
@@ -40,6 +45,7 @@ struct Options {
 struct Backend {
     opts: Options,
     extra: Arc<Mutex<Vec<String>>>,
+    extra_resources: Arc<Mutex<Vec<String>>>,
     legacy: Arc<Mutex<Vec<Peer<RoleServer>>>>,
     sinks: Arc<Mutex<Vec<SubscriptionSink>>>,
 }
@@ -69,7 +75,18 @@ fn text(s: impl Into<String>) -> Result<CallToolResponse, ErrorData> {
 
 /// The tools every test backend offers, before its generated `t000`...
 pub const FIXED: &[&str] = &[
-    "echo", "progress", "sleep", "meta", "env", "pid", "client", "add_tool", "fail", "stderr",
+    "echo",
+    "progress",
+    "sleep",
+    "meta",
+    "env",
+    "pid",
+    "client",
+    "add_tool",
+    "fail",
+    "stderr",
+    "link",
+    "add_resource",
 ];
 
 impl Backend {
@@ -107,6 +124,34 @@ impl Backend {
             let _ = s.notify_tool_list_changed().await;
         }
     }
+
+    async fn resources_changed(&self) {
+        let peers = self.legacy.lock().unwrap().clone();
+        for p in peers {
+            let _ = p.notify_resource_list_changed().await;
+        }
+        let sinks = self.sinks.lock().unwrap().clone();
+        for s in sinks {
+            let _ = s.notify_resource_list_changed().await;
+        }
+    }
+
+    /// This backend's resource URIs: `test://<name>/...`.
+    fn uri(&self, path: &str) -> String {
+        format!("test://{}/{path}", self.opts.name)
+    }
+
+    fn resources(&self) -> Vec<Resource> {
+        let mut out = vec![Resource::new(self.uri("static"), "static")];
+        out.extend(
+            self.extra_resources
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|n| Resource::new(self.uri(n), n.clone())),
+        );
+        out
+    }
 }
 
 impl ServerHandler for Backend {
@@ -115,6 +160,13 @@ impl ServerHandler for Backend {
         let mut tools = ToolsCapability::default();
         tools.list_changed = Some(!self.opts.quiet);
         caps.tools = Some(tools);
+        let mut prompts = PromptsCapability::default();
+        prompts.list_changed = Some(!self.opts.quiet);
+        caps.prompts = Some(prompts);
+        let mut resources = ResourcesCapability::default();
+        resources.list_changed = Some(!self.opts.quiet);
+        caps.resources = Some(resources);
+        caps.completions = Some(Default::default());
         let mut info = ServerConfig::new(caps);
         info.server_info = Implementation::new(format!("test-backend-{}", self.opts.name), "1.0.0");
         info.instructions = Some(format!("Backend {} is for tests.", self.opts.name));
@@ -163,6 +215,117 @@ impl ServerHandler for Backend {
         Ok(result)
     }
 
+    async fn list_prompts(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let who = PromptArgument::new("who")
+            .with_description("Whom to greet")
+            .with_required(true);
+        let greet = Prompt::new(
+            "greet",
+            Some(format!("A greeting from {}", self.opts.name)),
+            Some(vec![who]),
+        );
+        let mut result = ListPromptsResult::with_all_items(vec![greet]);
+        result.ttl_ms = self.opts.ttl_ms;
+        Ok(result)
+    }
+
+    async fn get_prompt(
+        &self,
+        params: GetPromptRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        if params.name != "greet" {
+            return Err(ErrorData::invalid_params(format!("no prompt {}", params.name), None));
+        }
+        let who = params
+            .arguments
+            .as_ref()
+            .and_then(|a| a.get("who"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("nobody")
+            .to_string();
+        let mut result = GetPromptResult::new(vec![
+            PromptMessage::new_text(Role::User, format!("Hello {who} from {}", self.opts.name)),
+            PromptMessage::new(
+                Role::User,
+                ContentBlock::Resource(EmbeddedResource::new(ResourceContents::text(
+                    "embedded",
+                    self.uri("static"),
+                ))),
+            ),
+        ]);
+        result.description = Some("greeting".into());
+        Ok(result.into())
+    }
+
+    async fn list_resources(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let mut result = ListResourcesResult::with_all_items(self.resources());
+        result.ttl_ms = self.opts.ttl_ms;
+        Ok(result)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let template = ResourceTemplate::new(self.uri("item/{id}"), "item");
+        let mut result = ListResourceTemplatesResult::with_all_items(vec![template]);
+        result.ttl_ms = self.opts.ttl_ms;
+        Ok(result)
+    }
+
+    async fn read_resource(
+        &self,
+        params: ReadResourceRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let Some(path) = params.uri.strip_prefix(&self.uri("")) else {
+            return Err(ErrorData::resource_not_found(
+                format!("no resource {}", params.uri),
+                None,
+            ));
+        };
+        let text = match path.strip_prefix("item/") {
+            Some(id) => format!("item {id} of {}", self.opts.name),
+            None if self.resources().iter().any(|r| r.uri == params.uri) => format!("{path} of {}", self.opts.name),
+            None => {
+                return Err(ErrorData::resource_not_found(
+                    format!("no resource {}", params.uri),
+                    None,
+                ));
+            }
+        };
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(text, params.uri)]).into())
+    }
+
+    async fn complete(
+        &self,
+        params: CompleteRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let candidates: Vec<String> = match &params.r#ref {
+            Reference::Prompt(p) if p.name == "greet" => vec!["alice".into(), "albert".into(), "bob".into()],
+            Reference::Resource(r) if r.uri == self.uri("item/{id}") => vec!["1".into(), "12".into(), "2".into()],
+            _ => return Err(ErrorData::invalid_params("nothing to complete", None)),
+        };
+        let values = candidates
+            .into_iter()
+            .filter(|c| c.starts_with(&params.argument.value))
+            .collect();
+        Ok(CompleteResult::new(
+            CompletionInfo::new(values).map_err(|e| ErrorData::internal_error(e, None))?,
+        ))
+    }
+
     async fn call_tool(
         &self,
         params: CallToolRequestParams,
@@ -204,6 +367,25 @@ impl ServerHandler for Backend {
                 // eprintln! panics if stderr is gone: the call then fails.
                 eprintln!("{}", arg("text").as_str().unwrap_or(""));
                 text("written")
+            }
+            "link" => Ok(CallToolResult::success(vec![
+                ContentBlock::text("see the links"),
+                ContentBlock::ResourceLink(Resource::new(self.uri("static"), "static")),
+                ContentBlock::Resource(EmbeddedResource::new(ResourceContents::text(
+                    "embedded",
+                    self.uri("static"),
+                ))),
+            ])
+            .into()),
+            "add_resource" => {
+                self.extra_resources
+                    .lock()
+                    .unwrap()
+                    .push(arg("name").as_str().unwrap_or("added").to_string());
+                if !self.opts.quiet {
+                    self.resources_changed().await;
+                }
+                text("added")
             }
             "fail" => Err(ErrorData::invalid_params(
                 format!("{} failed on purpose", self.opts.name),
@@ -249,6 +431,7 @@ pub fn run() {
     let backend = Backend {
         opts,
         extra: Arc::default(),
+        extra_resources: Arc::default(),
         legacy: Arc::default(),
         sinks: Arc::default(),
     };

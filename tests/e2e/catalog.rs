@@ -28,7 +28,7 @@ fn endless_cursor() -> Result {
             async {
                 let names = tool_names(&client).await?;
                 assert_eq!(names, ["loop__echo", "loop__progress", "loop__sleep", "loop__meta"]);
-                assert!(mux.log.text().contains("repeated a tools/list cursor"));
+                assert!(mux.log.text().contains("repeated a cursor listing its tools"));
                 Ok(())
             }
             .await,
@@ -64,7 +64,7 @@ fn names_and_clashes() -> Result {
                 eventually("the clash to be reported", LONG, || async {
                     mux.log
                         .text()
-                        .contains("tool name \"echo\" is offered by backends \"x\" and \"y\"")
+                        .contains("name \"echo\" is offered by backends \"x\" and \"y\"")
                 })
                 .await?;
                 Ok(())
@@ -95,6 +95,32 @@ fn list_command() -> Result {
                 .iter()
                 .any(|t| t["name"] == "ev__echo" && t["description"] == "Echoes back the input string")
         );
+        // Prompts, resources and templates are listed beside the tools.
+        let has = |kind: &str, key: &str, value: &str, backend: &str| {
+            report[kind]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x[key] == value && x["backend"] == backend))
+        };
+        assert!(has("prompts", "name", "good__greet", "good"), "{report}");
+        assert!(
+            has("resources", "uri", "mcpmux://good/test://good/static", "good"),
+            "{report}"
+        );
+        assert!(
+            has(
+                "resource_templates",
+                "uri",
+                "mcpmux://good/test://good/item/{id}",
+                "good"
+            ),
+            "{report}"
+        );
+        let good = report["backends"]
+            .as_array()
+            .ok_or("backends")?
+            .iter()
+            .find(|b| b["name"] == "good");
+        assert_eq!(good.map(|b| b["prompts"].clone()), Some(json!(1)), "{report}");
         let broken = report["backends"]
             .as_array()
             .ok_or("backends")?
@@ -117,6 +143,14 @@ fn list_command() -> Result {
                 .any(|l| l.starts_with("ev__echo") && l.contains("Echoes back the input string"))
         );
         assert!(table.contains("backend broken: down: cannot start"));
+        assert!(
+            table.lines().any(|l| l.starts_with("PROMPT")) && table.lines().any(|l| l.starts_with("good__greet")),
+            "{table}"
+        );
+        assert!(
+            table.lines().any(|l| l.starts_with("mcpmux://good/test://good/static")),
+            "{table}"
+        );
         Ok(())
     })
 }

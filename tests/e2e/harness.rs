@@ -329,6 +329,8 @@ pub enum Era {
 pub struct Recorder {
     pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
     pub list_changed: Arc<AtomicUsize>,
+    pub prompt_changes: Arc<AtomicUsize>,
+    pub resource_changes: Arc<AtomicUsize>,
 }
 
 impl Recorder {
@@ -353,6 +355,14 @@ impl ClientHandler for Recorder {
     async fn on_tool_list_changed(&self, _: NotificationContext<RoleClient>) {
         self.list_changed.fetch_add(1, Ordering::SeqCst);
     }
+
+    async fn on_prompt_list_changed(&self, _: NotificationContext<RoleClient>) {
+        self.prompt_changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    async fn on_resource_list_changed(&self, _: NotificationContext<RoleClient>) {
+        self.resource_changes.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 pub type Client = RunningService<RoleClient, Recorder>;
@@ -369,16 +379,22 @@ fn lifecycle(era: Era) -> ClientLifecycleMode {
 /// Modern clients hear about list changes only on a subscription stream.
 async fn subscribe(client: &Client, era: Era) -> Result {
     if era == Era::Modern {
-        let mut sub = client
-            .peer()
-            .listen(SubscriptionFilter::builder().tools_list_changed().build())
-            .await?;
-        let seen = client.service().list_changed.clone();
+        let filter = SubscriptionFilter::builder()
+            .tools_list_changed()
+            .prompts_list_changed()
+            .resources_list_changed()
+            .build();
+        let mut sub = client.peer().listen(filter).await?;
+        let seen = client.service().clone();
         tokio::spawn(async move {
             while let Ok(Some(n)) = sub.next().await {
-                if matches!(n, ServerNotification::ToolListChangedNotification(_)) {
-                    seen.fetch_add(1, Ordering::SeqCst);
-                }
+                let counter = match n {
+                    ServerNotification::ToolListChangedNotification(_) => &seen.list_changed,
+                    ServerNotification::PromptListChangedNotification(_) => &seen.prompt_changes,
+                    ServerNotification::ResourceListChangedNotification(_) => &seen.resource_changes,
+                    _ => continue,
+                };
+                counter.fetch_add(1, Ordering::SeqCst);
             }
         });
     }

@@ -18,6 +18,7 @@ mod matrix;
 mod reference;
 mod scenario;
 mod supervision;
+mod surface;
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -39,6 +40,7 @@ fn main() {
         catalog::all(),
         supervision::all(),
         credentials::all(),
+        surface::all(),
         interop::all(),
         matrix::all(),
         conformance::all(),

@@ -1,0 +1,176 @@
+//! Everything besides tools, through mcpmux, for a client of either era on
+//! either front: prompts (listed under `<prefix>__<name>`, got with their
+//! embedded resources rewritten), resources and resource templates (under
+//! `mcpmux://<prefix>/<original>`, read back exactly; an unprefixed backend
+//! keeps its URIs), completions routed by prompt name or resource URI,
+//! resource links in tool results rewritten, resource list changes reaching
+//! the client, and the capabilities mcpmux announces.
+
+use std::time::Duration;
+
+use libtest_mimic::Trial;
+use rmcp::model::{
+    ArgumentInfo, CompleteRequestParams, ContentBlock, GetPromptRequestParams, ReadResourceRequestParams, Reference,
+    ResourceContents,
+};
+use serde_json::json;
+
+use crate::harness::*;
+use crate::trial;
+
+pub fn all() -> Vec<Trial> {
+    vec![
+        trial("surface_stdio_legacy_client", || surface(Front::Stdio, Era::Legacy)),
+        trial("surface_stdio_modern_client", || surface(Front::Stdio, Era::Modern)),
+        trial("surface_http_legacy_client", || surface(Front::Http, Era::Legacy)),
+        trial("surface_http_modern_client", || surface(Front::Http, Era::Modern)),
+    ]
+}
+
+fn surface(front: Front, era: Era) -> Result {
+    block_on(async move {
+        let s = Scratch::new(&format!("surface-{front:?}-{era:?}"));
+        let mut plain = s.backend("plain", &[]);
+        plain["prefix"] = json!("");
+        let transport = if front == Front::Http { "http" } else { "stdio" };
+        let config = s.config(&json!({
+            "listen": { "transport": transport, "address": "127.0.0.1:0" },
+            "backends": [s.backend("alpha", &["--era", "legacy"]), s.backend("beta", &["--era", "modern"]), plain],
+        }));
+        let Session { client, log, _mux } = open(front, era, &config).await?;
+        let r = check_surface(&client).await;
+        r.map_err(|e| format!("{e}\n--- mcpmux log ---\n{}", log.text()).into())
+    })
+}
+
+fn text_of_content(c: &ContentBlock) -> String {
+    match c {
+        ContentBlock::Text(t) => t.text.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn uri_of(c: &ResourceContents) -> &str {
+    match c {
+        ResourceContents::TextResourceContents { uri, .. } | ResourceContents::BlobResourceContents { uri, .. } => uri,
+        _ => "",
+    }
+}
+
+async fn check_surface(client: &Client) -> Result {
+    let peer = client.peer();
+    let caps = &peer.peer_info().ok_or("no server info")?.capabilities;
+    assert!(
+        caps.prompts.is_some() && caps.resources.is_some() && caps.completions.is_some(),
+        "{caps:?}"
+    );
+
+    // Prompts, by public name.
+    let prompts: Vec<String> = peer.list_all_prompts().await?.into_iter().map(|p| p.name).collect();
+    for name in ["alpha__greet", "beta__greet", "greet"] {
+        assert!(prompts.contains(&name.to_string()), "{name} missing from {prompts:?}");
+    }
+    let mut get = GetPromptRequestParams::new("beta__greet");
+    get.arguments = json!({"who": "bob"}).as_object().cloned();
+    let got = peer.get_prompt(get).await?;
+    assert_eq!(text_of_content(&got.messages[0].content), "Hello bob from beta");
+    let ContentBlock::Resource(embedded) = &got.messages[1].content else {
+        return Err(format!("not an embedded resource: {:?}", got.messages[1]).into());
+    };
+    assert_eq!(uri_of(&embedded.resource), "mcpmux://beta/test://beta/static");
+
+    // Resources and templates, by public URI.
+    let resources: Vec<String> = peer.list_all_resources().await?.into_iter().map(|r| r.uri).collect();
+    for uri in [
+        "mcpmux://alpha/test://alpha/static",
+        "mcpmux://beta/test://beta/static",
+        "test://plain/static",
+    ] {
+        assert!(resources.contains(&uri.to_string()), "{uri} missing from {resources:?}");
+    }
+    let templates: Vec<String> = peer
+        .list_all_resource_templates()
+        .await?
+        .into_iter()
+        .map(|t| t.uri_template)
+        .collect();
+    assert!(
+        templates.contains(&"mcpmux://alpha/test://alpha/item/{id}".to_string())
+            && templates.contains(&"test://plain/item/{id}".to_string()),
+        "{templates:?}"
+    );
+    for (uri, text) in [
+        ("mcpmux://alpha/test://alpha/item/7", "item 7 of alpha"),
+        ("mcpmux://beta/test://beta/static", "static of beta"),
+        ("test://plain/item/3", "item 3 of plain"),
+    ] {
+        let read = peer.read_resource(ReadResourceRequestParams::new(uri)).await?;
+        let ResourceContents::TextResourceContents { text: got, uri: at, .. } = &read.contents[0] else {
+            return Err(format!("not text: {read:?}").into());
+        };
+        assert_eq!((got.as_str(), at.as_str()), (text, uri));
+    }
+    assert!(
+        peer.read_resource(ReadResourceRequestParams::new("mcpmux://nobody/x"))
+            .await
+            .is_err(),
+        "an unknown backend's URI is an error"
+    );
+
+    // Completions, by prompt name and by template URI.
+    let complete = |r: Reference, name: &str, value: &str| {
+        CompleteRequestParams::new(r, ArgumentInfo::new(name.to_string(), value.to_string()))
+    };
+    let c = peer
+        .complete(complete(Reference::for_prompt("alpha__greet"), "who", "al"))
+        .await?;
+    assert_eq!(c.completion.values, ["alice", "albert"]);
+    let c = peer
+        .complete(complete(
+            Reference::for_resource("mcpmux://beta/test://beta/item/{id}"),
+            "id",
+            "1",
+        ))
+        .await?;
+    assert_eq!(c.completion.values, ["1", "12"]);
+
+    // Resource links and embedded resources in tool results.
+    let linked = call(client, "alpha__link", json!({})).await?;
+    let ContentBlock::ResourceLink(link) = &linked.content[1] else {
+        return Err(format!("not a link: {linked:?}").into());
+    };
+    assert_eq!(link.uri, "mcpmux://alpha/test://alpha/static");
+    let ContentBlock::Resource(embedded) = &linked.content[2] else {
+        return Err(format!("not embedded: {linked:?}").into());
+    };
+    assert_eq!(uri_of(&embedded.resource), "mcpmux://alpha/test://alpha/static");
+
+    // A backend's resource list change reaches the client, for either backend era.
+    for backend in ["alpha", "beta"] {
+        let before = client
+            .service()
+            .resource_changes
+            .load(std::sync::atomic::Ordering::SeqCst);
+        call_text(client, &format!("{backend}__add_resource"), json!({"name": "fresh"})).await?;
+        eventually(
+            "a resources/list_changed notification",
+            Duration::from_secs(10),
+            || async {
+                client
+                    .service()
+                    .resource_changes
+                    .load(std::sync::atomic::Ordering::SeqCst)
+                    > before
+            },
+        )
+        .await?;
+        let fresh = format!("mcpmux://{backend}/test://{backend}/fresh");
+        let listed: Vec<String> = peer.list_all_resources().await?.into_iter().map(|r| r.uri).collect();
+        assert!(listed.contains(&fresh), "{fresh} missing from {listed:?}");
+        let read = peer
+            .read_resource(ReadResourceRequestParams::new(fresh.as_str()))
+            .await?;
+        assert_eq!(uri_of(&read.contents[0]), fresh);
+    }
+    Ok(())
+}
