@@ -34,12 +34,42 @@ use crate::trial;
 pub fn all() -> Vec<Trial> {
     vec![
         trial("conformance/direct", direct),
-        // Enabled once mcpmux carries resources/prompts/completions/logging/sampling/elicitation.
-        trial("conformance/through-mcpmux-command", through_mcpmux_command).with_ignored_flag(true),
-        // Enabled once mcpmux carries resources/prompts/completions/logging/sampling/elicitation.
-        trial("conformance/through-mcpmux-http", through_mcpmux_http).with_ignored_flag(true),
+        trial("conformance/through-mcpmux-command", through_mcpmux_command),
+        trial("conformance/through-mcpmux-http", through_mcpmux_http),
     ]
 }
+
+/// Scenarios that do not pass through mcpmux yet, and why. Each must fail
+/// (a scenario that starts passing must leave this list), every other one
+/// must pass: the baseline only shrinks.
+const NOT_YET_THROUGH_MCPMUX: &[(&str, &str)] = &[
+    ("logging-set-level", "mcpmux does not carry logging/setLevel yet"),
+    (
+        "tools-call-with-logging",
+        "mcpmux does not forward backend log messages yet",
+    ),
+    ("resources-subscribe", "mcpmux does not carry resources/subscribe yet"),
+    (
+        "resources-unsubscribe",
+        "mcpmux does not carry resources/unsubscribe yet",
+    ),
+    (
+        "tools-call-sampling",
+        "mcpmux does not carry server-to-client requests yet",
+    ),
+    (
+        "tools-call-elicitation",
+        "mcpmux does not carry server-to-client requests yet",
+    ),
+    (
+        "elicitation-sep1034-defaults",
+        "mcpmux does not carry server-to-client requests yet",
+    ),
+    (
+        "elicitation-sep1330-enums",
+        "mcpmux does not carry server-to-client requests yet",
+    ),
+];
 
 /// The active server scenarios of the pinned suite (0.1.16,
 /// `tests/conformance/package.json`): `conformance list --server` without
@@ -82,7 +112,7 @@ fn direct() -> Result {
     block_on(async {
         let s = Scratch::new("conformance-direct");
         let reference = ReferenceHttp::start().await?;
-        suite_and_exact_contents(&s, &reference.url).await
+        suite_and_exact_contents(&s, &reference.url, &[]).await
     })
 }
 
@@ -124,15 +154,17 @@ async fn through_mcpmux(s: &Scratch, backend: Value) -> Result {
         "backends": [backend],
     }));
     let mux = MuxHttp::start(&config).await?;
-    let result = suite_and_exact_contents(s, &mux.url).await;
+    let not_yet: Vec<&str> = NOT_YET_THROUGH_MCPMUX.iter().map(|(s, _)| *s).collect();
+    let result = suite_and_exact_contents(s, &mux.url, &not_yet).await;
     with_log(result, &mux)
 }
 
 /// The suite, then the exact contents; fails with what either found wrong.
-async fn suite_and_exact_contents(s: &Scratch, url: &str) -> Result {
+async fn suite_and_exact_contents(s: &Scratch, url: &str, not_yet: &[&str]) -> Result {
+    let server_requests = !not_yet.contains(&"tools-call-sampling");
     let problems: Vec<String> = [
-        run_suite(s, url).await,
-        exact_contents(url)
+        run_suite(s, url, not_yet).await,
+        exact_contents(url, server_requests)
             .await
             .map_err(|e| format!("exact contents against {url}: {e}").into()),
     ]
@@ -194,7 +226,7 @@ fn suite() -> Result<(PathBuf, PathBuf)> {
 /// Runs the active server suite against `url` and fails, naming each failing
 /// scenario with its failing checks, unless every active scenario ran and
 /// every one of its checks succeeded (a WARNING counts as a failure).
-async fn run_suite(s: &Scratch, url: &str) -> Result {
+async fn run_suite(s: &Scratch, url: &str, not_yet: &[&str]) -> Result {
     let (node, cli) = suite()?;
     let out_dir = s.dir.join("conformance-results");
     let started = Instant::now();
@@ -216,6 +248,17 @@ async fn run_suite(s: &Scratch, url: &str) -> Result {
 
     let mut problems = Vec::new();
     for scenario in ACTIVE {
+        if not_yet.contains(scenario) {
+            let failed = results.get(*scenario).is_some_and(|checks| {
+                checks
+                    .iter()
+                    .any(|c| !matches!(c["status"].as_str(), Some("SUCCESS" | "INFO")))
+            });
+            if !failed {
+                problems.push(format!("{scenario}: passes now; take it out of NOT_YET_THROUGH_MCPMUX"));
+            }
+            continue;
+        }
         match results.get(*scenario) {
             None => problems.push(format!("{scenario}: did not run")),
             Some(checks) if checks.is_empty() => problems.push(format!("{scenario}: no checks")),
@@ -242,7 +285,7 @@ async fn run_suite(s: &Scratch, url: &str) -> Result {
             problems.push(format!("{scenario}: ran but is not in the expected active list"));
         }
     }
-    if !output.status.success() && problems.is_empty() {
+    if !output.status.success() && problems.is_empty() && not_yet.is_empty() {
         problems.push(format!("the CLI exited with {}", output.status));
     }
     if !problems.is_empty() {
@@ -302,7 +345,7 @@ fn read_results(dir: &Path) -> Result<BTreeMap<String, Vec<Value>>> {
 /// `isError: true` (a "tool not found" passes both), sampling and elicitation
 /// on any non-empty answer, and reads and prompts that merely contain the
 /// arguments.
-async fn exact_contents(url: &str) -> Result {
+async fn exact_contents(url: &str, server_requests: bool) -> Result {
     let client = connect_http(url, Era::Legacy).await?;
     let r = call(&client, "test_simple_text", json!({})).await?;
     expect_texts(&r, false, &["This is a simple text response for testing."])?;
@@ -335,6 +378,9 @@ async fn exact_contents(url: &str) -> Result {
         return Err(format!("test_prompt_with_arguments gave {:?}", prompt.messages).into());
     }
     client.cancel().await?;
+    if !server_requests {
+        return Ok(());
+    }
 
     // Sampling and elicitation, answered by a client that records what it was asked.
     let answerer = Answerer::default();
