@@ -5,8 +5,12 @@
 //! backends whose declared freshness ran out — and routes calls, prompt
 //! gets, resource reads and completions through the hub; every answer goes
 //! out in the client's own era (`bridge`). It registers sessions for list
-//! changes — on `initialize` for 2025-11-25 clients, on
-//! `subscriptions/listen` for 2026-07-28 clients.
+//! changes and log messages — on `initialize` for 2025-11-25 clients, on
+//! `subscriptions/listen` for 2026-07-28 clients — keeps each session's log
+//! level, and routes resource subscriptions (`resources/subscribe`, or the
+//! URIs a listen stream names) to their backends.
+
+#![allow(deprecated)] // logging/setLevel and resources/subscribe are deprecated (SEP-2577), still what 2025-11-25 clients speak
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,18 +18,23 @@ use std::time::Instant;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, GetPromptRequestParams,
     GetPromptResponse, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SubscriptionFilter, Tool,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SetLevelRequestParams,
+    SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::bridge::{self, Era};
+use crate::fronts::Session;
 use crate::hub::Hub;
 use crate::router::Router;
+use crate::subscriptions::Target;
 
 #[derive(Clone)]
 pub struct FrontHandler {
     hub: Arc<Hub>,
+    /// This session's own state (a stateless request gets a fresh one).
+    session: Arc<Session>,
 }
 
 /// One page of a list, with the cursor of the next and the freshness left.
@@ -37,7 +46,19 @@ struct Page<T> {
 
 impl FrontHandler {
     pub fn new(hub: Arc<Hub>) -> Self {
-        FrontHandler { hub }
+        let session = hub.relay.fronts.new_session();
+        FrontHandler { hub, session }
+    }
+
+    /// A 2025-11-25 session's chosen log level travels with its requests, so
+    /// that 2026-07-28 backends (per-request levels) log for it too.
+    fn with_level(&self, mut ctx: RequestContext<RoleServer>) -> RequestContext<RoleServer> {
+        if ctx.meta.log_level().is_none()
+            && let Some(level) = self.session.level()
+        {
+            ctx.meta.set_log_level(level);
+        }
+        ctx
     }
 
     /// A page of the items `of` picks from the snapshot.
@@ -128,7 +149,7 @@ impl ServerHandler for FrontHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let era = Era::of(&ctx);
-        let response = self.hub.call_tool(params, ctx).await?;
+        let response = self.hub.call_tool(params, self.with_level(ctx)).await?;
         Ok(bridge::call_result(era, response))
     }
 
@@ -138,7 +159,7 @@ impl ServerHandler for FrontHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         let era = Era::of(&ctx);
-        let response = self.hub.get_prompt(params, ctx).await?;
+        let response = self.hub.get_prompt(params, self.with_level(ctx)).await?;
         Ok(bridge::prompt_result(era, response))
     }
 
@@ -148,7 +169,7 @@ impl ServerHandler for FrontHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let era = Era::of(&ctx);
-        let response = self.hub.read_resource(params, ctx).await?;
+        let response = self.hub.read_resource(params, self.with_level(ctx)).await?;
         Ok(bridge::read_result(era, response))
     }
 
@@ -158,7 +179,7 @@ impl ServerHandler for FrontHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
         let era = Era::of(&ctx);
-        let result = self.hub.complete(params, ctx).await?;
+        let result = self.hub.complete(params, self.with_level(ctx)).await?;
         Ok(bridge::complete_result(era, result))
     }
 
@@ -167,7 +188,30 @@ impl ServerHandler for FrontHandler {
     }
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
-        self.hub.fronts.add_legacy(ctx.peer);
+        self.hub.relay.fronts.add_legacy(self.session.clone(), ctx.peer);
+    }
+
+    async fn set_level(&self, params: SetLevelRequestParams, _: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        self.hub.set_level(&self.session, params.level).await;
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        params: SubscribeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.hub
+            .subscribe(&params.uri, self.session.id, Target::Session(ctx.peer))
+            .await
+    }
+
+    async fn unsubscribe(
+        &self,
+        params: UnsubscribeRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.hub.unsubscribe(&params.uri, self.session.id).await
     }
 
     fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
@@ -175,9 +219,17 @@ impl ServerHandler for FrontHandler {
     }
 
     async fn listen(&self, ctx: SubscriptionContext) -> Result<(), ErrorData> {
-        let id = self.hub.fronts.add_sink(ctx.sink().clone());
+        let sink = ctx.sink().clone();
+        let id = self.hub.relay.fronts.add_sink(sink.clone());
+        // The resources this stream asked for are subscribed at their backends.
+        for uri in ctx.accepted().resource_subscriptions.clone().unwrap_or_default() {
+            if let Err(e) = self.hub.subscribe(&uri, id, Target::Stream(sink.clone())).await {
+                tracing::debug!("a listen stream's subscription to {uri:?} failed: {}", e.message);
+            }
+        }
         ctx.cancelled().await;
-        self.hub.fronts.remove_sink(id);
+        self.hub.relay.fronts.remove_sink(id);
+        self.hub.unsubscribe_all(id).await;
         Ok(())
     }
 }

@@ -1,13 +1,18 @@
-//! The connected clients to tell when what mcpmux offers changes: sessions
-//! that began with `initialize` get plain notifications, 2026-07-28 clients
-//! get them on their `subscriptions/listen` stream (whose filter decides
-//! which kinds each one hears). Every client is told at once, and a client
-//! that cannot take a notification in time is skipped, not waited for.
+//! The connected clients: sessions that began with `initialize` (each with
+//! the log level it chose) and 2026-07-28 `subscriptions/listen` streams.
+//! They are told when what mcpmux offers changes — sessions by plain
+//! notifications, streams within the filter each one chose — and sessions
+//! receive the backends' log messages their level admits, under a logger
+//! named after the backend. Every client is told at once, and a client that
+//! cannot take a notification in time is skipped, not waited for.
 
-use std::sync::Mutex;
+#![allow(deprecated)] // logging is deprecated by SEP-2577, and still what 2025-11-25 clients use
+
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
 use rmcp::service::{SubscriptionSendError, SubscriptionSink};
 use rmcp::{Peer, RoleServer};
 
@@ -28,22 +33,111 @@ impl Changed {
     }
 }
 
+/// The level a session gets log messages from until it chooses one.
+const DEFAULT_LEVEL: LoggingLevel = LoggingLevel::Info;
+
+/// How verbose a level is: 0 (debug) to 7 (emergency).
+pub fn rank(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
+
+/// One client session's own state.
+#[derive(Debug)]
+pub struct Session {
+    /// Unique among sessions and streams (it also names their resource subscriptions).
+    pub id: u64,
+    level: Mutex<Option<LoggingLevel>>,
+}
+
+impl Session {
+    /// The level `logging/setLevel` chose, if any.
+    pub fn level(&self) -> Option<LoggingLevel> {
+        *self.level.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_level(&self, level: LoggingLevel) {
+        *self.level.lock().unwrap_or_else(|e| e.into_inner()) = Some(level);
+    }
+
+    /// Whether a message at `level` reaches this session.
+    pub fn admits(&self, level: LoggingLevel) -> bool {
+        rank(level) >= rank(self.level().unwrap_or(DEFAULT_LEVEL))
+    }
+}
+
+/// A backend's log message as clients see it: the logger names the backend.
+pub fn from_backend(backend: &str, mut params: LoggingMessageNotificationParam) -> LoggingMessageNotificationParam {
+    params.logger = Some(match params.logger.as_deref() {
+        Some(own) if !own.is_empty() => format!("{backend}/{own}"),
+        _ => backend.to_string(),
+    });
+    params
+}
+
 #[derive(Default)]
 pub struct Fronts {
-    legacy: Mutex<Vec<Peer<RoleServer>>>,
+    legacy: Mutex<Vec<(Arc<Session>, Peer<RoleServer>)>>,
     sinks: Mutex<Vec<(u64, SubscriptionSink)>>,
     next: AtomicU64,
 }
 
 impl Fronts {
-    pub fn add_legacy(&self, peer: Peer<RoleServer>) {
+    /// A new session's state (registered once its handshake is done).
+    pub fn new_session(&self) -> Arc<Session> {
+        Arc::new(Session {
+            id: self.next_id(),
+            level: Mutex::new(None),
+        })
+    }
+
+    fn next_id(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn add_legacy(&self, session: Arc<Session>, peer: Peer<RoleServer>) {
         let mut l = self.legacy.lock().unwrap_or_else(|e| e.into_inner());
-        l.retain(|p| !p.is_transport_closed());
-        l.push(peer);
+        l.retain(|(_, p)| !p.is_transport_closed());
+        l.push((session, peer));
+    }
+
+    /// The most verbose level any connected session chose.
+    pub fn most_verbose(&self) -> Option<LoggingLevel> {
+        self.legacy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(_, p)| !p.is_transport_closed())
+            .filter_map(|(s, _)| s.level())
+            .min_by_key(|l| rank(*l))
+    }
+
+    /// Passes a backend's log message to every session whose level admits it.
+    pub async fn log(&self, backend: &str, params: LoggingMessageNotificationParam) {
+        let params = from_backend(backend, params);
+        let peers: Vec<Peer<RoleServer>> = self
+            .legacy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(s, p)| s.admits(params.level) && !p.is_transport_closed())
+            .map(|(_, p)| p.clone())
+            .collect();
+        for p in peers {
+            let _ = tokio::time::timeout(NOTIFY_TIMEOUT, p.notify_logging_message(params.clone())).await;
+        }
     }
 
     pub fn add_sink(&self, sink: SubscriptionSink) -> u64 {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let id = self.next_id();
         self.sinks.lock().unwrap_or_else(|e| e.into_inner()).push((id, sink));
         id
     }
@@ -59,7 +153,13 @@ impl Fronts {
     /// notification within `NOTIFY_TIMEOUT` is skipped this time (and dropped
     /// when its connection is gone).
     pub async fn changed(&self, what: Changed) {
-        let peers: Vec<Peer<RoleServer>> = self.legacy.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let peers: Vec<Peer<RoleServer>> = self
+            .legacy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, p)| p.clone())
+            .collect();
         let sinks: Vec<(u64, SubscriptionSink)> = self.sinks.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut sends = tokio::task::JoinSet::new();
         for p in peers.into_iter().filter(|p| !p.is_transport_closed()) {
@@ -111,6 +211,6 @@ impl Fronts {
         self.legacy
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|p| !p.is_transport_closed());
+            .retain(|(_, p)| !p.is_transport_closed());
     }
 }

@@ -5,6 +5,8 @@
 //! route by name, forward with `_meta`, timeout and cancellation, and turn
 //! backend failures into errors that name the backend.
 
+#![allow(deprecated)] // logging/setLevel and resources/subscribe are deprecated (SEP-2577), still what 2025-era peers speak
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,19 +15,22 @@ use arc_swap::ArcSwap;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotificationParam,
     ClientRequest, CompleteRequest, CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequest,
-    GetPromptRequestParams, GetPromptResponse, InitializeResult, PromptsCapability, ReadResourceRequest,
+    GetPromptRequestParams, GetPromptResponse, InitializeResult, LoggingLevel, PromptsCapability, ReadResourceRequest,
     ReadResourceRequestParams, ReadResourceResponse, Reference, RequestId, RequestMetaObject, ResourcesCapability,
-    ServerCapabilities, ServerResult, ToolsCapability,
+    ServerCapabilities, ServerResult, SetLevelRequestParams, SubscribeRequestParams, ToolsCapability,
+    UnsubscribeRequestParams,
 };
 use rmcp::service::{PeerRequestOptions, RequestContext, ServiceError};
 use rmcp::{ErrorData, Peer, RoleClient, RoleServer};
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{self, Backend, Changes, Status};
-use crate::fronts::{Changed, Fronts};
-use crate::progress::ProgressRoutes;
+use crate::bridge::Era;
+use crate::fronts::{Changed, Session};
+use crate::relay::Relay;
 use crate::resolve::{Resolved, Settings};
 use crate::router::{Router, Source};
+use crate::subscriptions::Target;
 use crate::{redact, uri};
 
 /// Bursts of catalog changes within this window reach clients as one notification.
@@ -68,8 +73,8 @@ pub struct Hub {
     router: ArcSwap<Router>,
     info: ArcSwap<InitializeResult>,
     rebuild_lock: Mutex<()>,
-    pub fronts: Fronts,
-    pub progress: Arc<ProgressRoutes>,
+    /// Progress, logs, resource updates and list changes on their way to clients.
+    pub relay: Arc<Relay>,
     started: Instant,
 }
 
@@ -89,8 +94,7 @@ impl Hub {
             router: ArcSwap::from_pointee(Router::default()),
             info: ArcSwap::from_pointee(InitializeResult::new(ServerCapabilities::default())),
             rebuild_lock: Mutex::new(()),
-            fronts: Fronts::default(),
-            progress: Arc::default(),
+            relay: Arc::default(),
             started: Instant::now(),
         };
         hub.info.store(Arc::new(hub.server_info()));
@@ -105,7 +109,7 @@ impl Hub {
             tasks.spawn(backend::supervise(
                 b.clone(),
                 self.settings.retry.clone(),
-                self.progress.clone(),
+                self.relay.clone(),
                 shutdown.clone(),
             ));
         }
@@ -131,7 +135,7 @@ impl Hub {
                     };
                     told = now;
                     if what.any() {
-                        h.fronts.changed(what).await;
+                        h.relay.fronts.changed(what).await;
                     }
                 }
             }
@@ -254,8 +258,10 @@ impl Hub {
         caps.prompts = Some(prompts);
         let mut resources = ResourcesCapability::default();
         resources.list_changed = Some(true);
+        resources.subscribe = Some(true);
         caps.resources = Some(resources);
         caps.completions = Some(Default::default());
+        caps.logging = Some(Default::default());
         let mut info = InitializeResult::new(caps);
         info.server_info = backend::implementation();
         info.instructions = Some(self.instructions());
@@ -476,6 +482,102 @@ impl Hub {
         }
     }
 
+    /// logging/setLevel from a 2025-11-25 session: its own level, and the
+    /// most verbose level any session chose goes to the backends that log.
+    pub async fn set_level(&self, session: &Session, level: LoggingLevel) {
+        session.set_level(level);
+        let Some(level) = self.relay.fronts.most_verbose() else {
+            return;
+        };
+        let mut sets = tokio::task::JoinSet::new();
+        for b in self.backends.iter() {
+            let Some(peer) = b.peer() else { continue };
+            let logs = peer
+                .peer_info()
+                .is_some_and(|i| i.capabilities.logging.is_some() && i.protocol_version.has_initialize());
+            if logs {
+                let name = b.spec.name.clone();
+                sets.spawn(async move {
+                    if let Err(e) = peer.set_level(SetLevelRequestParams::new(level)).await {
+                        tracing::debug!(backend = %name, "logging/setLevel failed: {e}");
+                    }
+                });
+            }
+        }
+        while sets.join_next().await.is_some() {}
+    }
+
+    /// Subscribes client `id` to the resource at public URI `public`; the
+    /// backend is asked once, for the first subscriber.
+    pub async fn subscribe(&self, public: &str, id: u64, to: Target) -> Result<(), ErrorData> {
+        let Some((backend, original)) = self.find_resource(public).await else {
+            return Err(self.unknown_resource(public));
+        };
+        if !self.relay.subscriptions.add(&backend, &original, public, id, to) {
+            return Ok(());
+        }
+        let asked = match self.backends.get(&backend).and_then(|b| b.peer()) {
+            None => Err(format!("backend {backend:?} is not available")),
+            Some(peer) => {
+                let info = peer.peer_info();
+                let subscribes = info.as_ref().is_some_and(|i| {
+                    i.capabilities
+                        .resources
+                        .as_ref()
+                        .is_some_and(|r| r.subscribe == Some(true))
+                });
+                if !subscribes {
+                    Err(format!("backend {backend:?} does not offer resource subscriptions"))
+                } else if info.as_ref().is_some_and(|i| !i.protocol_version.has_initialize()) {
+                    Err(format!(
+                        "backend {backend:?} speaks 2026-07-28; mcpmux does not carry its resource updates yet"
+                    ))
+                } else {
+                    peer.subscribe(SubscribeRequestParams::new(original.clone()))
+                        .await
+                        .map_err(|e| {
+                            format!(
+                                "backend {backend:?} refused the subscription: {}",
+                                redact::urls(&e.to_string())
+                            )
+                        })
+                }
+            }
+        };
+        asked.map_err(|message| {
+            self.relay.subscriptions.remove(&backend, &original, id);
+            ErrorData::invalid_request(message, None)
+        })
+    }
+
+    /// Ends client `id`'s subscription to `public`; the backend is told
+    /// after the last subscriber left.
+    pub async fn unsubscribe(&self, public: &str, id: u64) -> Result<(), ErrorData> {
+        let Some((backend, original)) = self.router().resource(public) else {
+            return Ok(());
+        };
+        self.forget(&backend, &original, id).await;
+        Ok(())
+    }
+
+    /// Ends every subscription client `id` holds (its stream or session ended).
+    pub async fn unsubscribe_all(&self, id: u64) {
+        for (backend, original) in self.relay.subscriptions.held_by(id) {
+            self.forget(&backend, &original, id).await;
+        }
+    }
+
+    async fn forget(&self, backend: &Arc<str>, original: &str, id: u64) {
+        if self.relay.subscriptions.remove(backend, original, id)
+            && let Some(peer) = self.backends.get(backend).and_then(|b| b.peer())
+            && let Err(e) = peer
+                .unsubscribe(UnsubscribeRequestParams::new(original.to_string()))
+                .await
+        {
+            tracing::debug!(backend = %backend, "resources/unsubscribe failed: {e}");
+        }
+    }
+
     /// The backend a public resource URI (or URI template) belongs to, and
     /// the URI at that backend.
     async fn find_resource(&self, public: &str) -> Option<(Arc<str>, String)> {
@@ -543,11 +645,17 @@ impl Hub {
             }
         };
         let client_token = ctx.meta.get_progress_token();
-        let wants_progress = client_token.is_some();
-        let progress = self.progress.register(
+        // A 2026-07-28 call hears the backend's log messages on its own stream.
+        let log = (Era::of(ctx) == Era::Stateless)
+            .then(|| ctx.meta.log_level())
+            .flatten()
+            .map(|level| (ctx.peer.clone(), level));
+        let wants_notifications = client_token.is_some() || log.is_some();
+        let progress = self.relay.progress.register(
             backend,
             handle.progress_token.clone(),
             client_token.map(|t| (ctx.peer.clone(), t)),
+            log,
         );
         let mut call = InFlight {
             peer: peer.clone(),
@@ -556,8 +664,9 @@ impl Hub {
         };
         let answered = async {
             let result = call.wait().await;
-            // The answer may have overtaken the last progress: let it through first.
-            if wants_progress {
+            // The answer may have overtaken the last progress or log message:
+            // let them through first.
+            if wants_notifications {
                 progress.settle(PROGRESS_SETTLE).await;
             }
             result

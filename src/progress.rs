@@ -9,11 +9,13 @@
 //! for that progress to be forwarded before it answers the client. Backends
 //! publish here; nothing here knows the hub.
 
+#![allow(deprecated)] // logging is deprecated by SEP-2577, and still what clients use
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rmcp::model::{ProgressNotificationParam, ProgressToken};
+use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken};
 use rmcp::{Peer, RoleServer};
 use tokio::sync::Notify;
 
@@ -25,6 +27,8 @@ const PROGRESS_RACE: Duration = Duration::from_secs(1);
 /// forwarded.
 struct Route {
     to: Option<(Peer<RoleServer>, ProgressToken)>,
+    /// A 2026-07-28 call that asked for log messages: its stream and level.
+    log: Option<(Peer<RoleServer>, LoggingLevel)>,
     last: f64,
     /// Notifications that arrived on the wire and are not handled yet.
     pending: u32,
@@ -37,6 +41,8 @@ pub struct ProgressRoutes {
     routes: Mutex<HashMap<Key, Route>>,
     added: Notify,
     handled: Notify,
+    /// Log messages that arrived on each backend's wire and are not handled yet.
+    logs: Mutex<HashMap<Arc<str>, u32>>,
 }
 
 /// Removes its route when the call ends.
@@ -52,7 +58,11 @@ impl RouteGuard {
         let deadline = Instant::now() + limit;
         loop {
             let handled = self.routes.handled.notified();
-            let pending = self.routes.lock().get(&self.key).is_some_and(|r| r.pending > 0);
+            let pending = self
+                .routes
+                .lock()
+                .get(&self.key)
+                .is_some_and(|r| r.pending > 0 || (r.log.is_some() && self.routes.logs_pending(&self.key.0)));
             if !pending || Instant::now() >= deadline {
                 return;
             }
@@ -80,6 +90,32 @@ impl ProgressRoutes {
         }
     }
 
+    /// Counts a log message that just arrived on backend `backend`'s wire.
+    pub fn log_arrived(&self, backend: &Arc<str>) {
+        *self
+            .logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(backend.clone())
+            .or_default() += 1;
+    }
+
+    /// Counts a log message of backend `backend` as handled.
+    pub fn log_handled(&self, backend: &Arc<str>) {
+        if let Some(n) = self.logs.lock().unwrap_or_else(|e| e.into_inner()).get_mut(backend) {
+            *n = n.saturating_sub(1);
+        }
+        self.handled.notify_waiters();
+    }
+
+    fn logs_pending(&self, backend: &Arc<str>) -> bool {
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(backend)
+            .is_some_and(|n| *n > 0)
+    }
+
     /// Routes backend `backend`'s progress for `token` to `to` (or nowhere,
     /// when the client asked for no progress) while the guard lives.
     pub fn register(
@@ -87,12 +123,14 @@ impl ProgressRoutes {
         backend: &Arc<str>,
         token: ProgressToken,
         to: Option<(Peer<RoleServer>, ProgressToken)>,
+        log: Option<(Peer<RoleServer>, LoggingLevel)>,
     ) -> RouteGuard {
         let key = (backend.clone(), token);
         self.lock().insert(
             key.clone(),
             Route {
                 to,
+                log,
                 last: f64::NEG_INFINITY,
                 pending: 0,
             },
@@ -101,6 +139,24 @@ impl ProgressRoutes {
         RouteGuard {
             routes: self.clone(),
             key,
+        }
+    }
+
+    /// Passes a backend's log message to the 2026-07-28 calls in flight to
+    /// it whose requested level admits it (on that call's own stream).
+    pub async fn log(&self, backend: &Arc<str>, params: LoggingMessageNotificationParam) {
+        let params = crate::fronts::from_backend(backend, params);
+        let rank = crate::fronts::rank(params.level);
+        let peers: Vec<Peer<RoleServer>> = self
+            .lock()
+            .iter()
+            .filter(|((b, _), _)| b == backend)
+            .filter_map(|(_, r)| r.log.as_ref())
+            .filter(|(_, level)| rank >= crate::fronts::rank(*level))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in peers {
+            let _ = tokio::time::timeout(Duration::from_secs(5), p.notify_logging_message(params.clone())).await;
         }
     }
 

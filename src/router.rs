@@ -259,10 +259,16 @@ impl Router {
 
     /// The backend a public resource URI belongs to, and the URI at that backend.
     pub fn resource(&self, public: &str) -> Option<(Arc<str>, String)> {
-        if let Some((prefix, original)) = uri::decode(public)
-            && let Some(b) = self.prefixes.get(prefix)
-        {
-            return Some((b.clone(), original.to_string()));
+        if let Some((prefix, original)) = uri::decode(public) {
+            if let Some(b) = self.prefixes.get(prefix) {
+                return Some((b.clone(), original.to_string()));
+            }
+            // No backend has that prefix: only an unprefixed backend's own
+            // listed URI can still look like this.
+            return self
+                .unprefixed_uris
+                .get(public)
+                .map(|b| (b.clone(), public.to_string()));
         }
         // An unprefixed backend's URI: one it listed, one its templates make,
         // or — when only one backend is unprefixed — its own.

@@ -1,6 +1,6 @@
 //! The MCP client role mcpmux plays towards one backend: it introduces itself
-//! as mcpmux, hands progress notifications to the progress routes (which map
-//! them back to the client call they belong to), and turns a backend's
+//! as mcpmux, hands progress, log messages and resource updates to the relay
+//! (which routes them to the clients they belong to), and turns a backend's
 //! list_changed notifications (tools, prompts, resources) into a re-list of
 //! that backend.
 
@@ -11,10 +11,11 @@ use std::sync::{Arc, Weak};
 
 use super::Backend;
 use crate::progress::ProgressRoutes;
+use crate::relay::Relay;
 
 use rmcp::model::{
     ClientCapabilities, ClientConfig, Implementation, LoggingLevel, LoggingMessageNotificationParam,
-    ProgressNotificationParam, ProtocolVersion,
+    ProgressNotificationParam, ProtocolVersion, ResourceUpdatedNotificationParam,
 };
 use rmcp::service::NotificationContext;
 use rmcp::{ClientHandler, RoleClient};
@@ -31,19 +32,19 @@ pub fn implementation() -> Implementation {
 pub struct BackendClient {
     backend: Weak<Backend>,
     name: Arc<str>,
-    progress: Arc<ProgressRoutes>,
+    relay: Arc<Relay>,
     info: Arc<ClientConfig>,
 }
 
 impl BackendClient {
-    pub fn new(backend: Weak<Backend>, progress: Arc<ProgressRoutes>) -> Self {
+    pub fn new(backend: Weak<Backend>, relay: Arc<Relay>) -> Self {
         let name = backend.upgrade().map_or_else(|| Arc::from(""), |b| b.spec.name.clone());
         let info = ClientConfig::new(ClientCapabilities::default(), implementation())
             .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE);
         BackendClient {
             backend,
             name,
-            progress,
+            relay,
             info: Arc::new(info),
         }
     }
@@ -55,7 +56,7 @@ impl BackendClient {
     }
 
     pub fn progress(&self) -> &Arc<ProgressRoutes> {
-        &self.progress
+        &self.relay.progress
     }
 
     /// The backend said a list changed: it is listed again.
@@ -72,7 +73,7 @@ impl ClientHandler for BackendClient {
     }
 
     async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleClient>) {
-        self.progress.forward(&self.name, params).await;
+        self.relay.progress.forward(&self.name, params).await;
     }
 
     async fn on_tool_list_changed(&self, _: NotificationContext<RoleClient>) {
@@ -85,6 +86,10 @@ impl ClientHandler for BackendClient {
 
     async fn on_resource_list_changed(&self, _: NotificationContext<RoleClient>) {
         self.refresh();
+    }
+
+    async fn on_resource_updated(&self, params: ResourceUpdatedNotificationParam, _: NotificationContext<RoleClient>) {
+        self.relay.subscriptions.updated(&self.name, &params.uri).await;
     }
 
     #[allow(deprecated)]
@@ -102,5 +107,6 @@ impl ClientHandler for BackendClient {
             }
             _ => tracing::error!(target: "mcpmux::backend_log", backend = %backend, logger, "{data}"),
         }
+        self.relay.log(&self.name, params).await;
     }
 }

@@ -9,6 +9,8 @@
 //! whoever holds it, and every change bumps a shared [`Changes`] counter that
 //! the hub follows. Nothing here knows the hub.
 
+#![allow(deprecated)] // logging/setLevel and resources/subscribe are deprecated (SEP-2577), still what 2025-era backends speak
+
 mod catalog;
 mod client;
 mod connect;
@@ -29,7 +31,7 @@ pub use catalog::{Catalog, Offers};
 pub use client::{BackendClient, implementation};
 pub use connect::ConnectError;
 
-use crate::progress::ProgressRoutes;
+use crate::relay::Relay;
 use crate::resolve::{BackendSpec, RetryPolicy};
 
 /// Where a backend is in its life.
@@ -244,19 +246,14 @@ impl Backend {
 }
 
 /// Keeps backend `b` connected until `shutdown`.
-pub async fn supervise(
-    b: Arc<Backend>,
-    policy: RetryPolicy,
-    progress: Arc<ProgressRoutes>,
-    shutdown: CancellationToken,
-) {
+pub async fn supervise(b: Arc<Backend>, policy: RetryPolicy, relay: Arc<Relay>, shutdown: CancellationToken) {
     let mut failures: u32 = 0;
     let mut transient: u32 = 0;
     let mut ever_connected = false;
     loop {
         b.set_status(Status::Connecting);
         tracing::debug!(backend = %b.spec.name, target = %b.spec.target(), "connecting");
-        let client = BackendClient::new(Arc::downgrade(&b), progress.clone());
+        let client = BackendClient::new(Arc::downgrade(&b), relay.clone());
         let attempt = tokio::select! {
             r = tokio::time::timeout(policy.attempt_timeout, connect(&b, client)) => r,
             () = shutdown.cancelled() => break,
@@ -267,7 +264,7 @@ pub async fn supervise(
                 ever_connected = true;
                 transient = 0;
                 let started = Instant::now();
-                let ended = run_connected(&b, conn, &policy, &shutdown).await;
+                let ended = run_connected(&b, conn, &policy, &relay, &shutdown).await;
                 // Down first, so its calls fail at once and its tools leave the
                 // list; the last catalog is kept to name the backend in errors.
                 b.set_status(Status::Down {
@@ -392,6 +389,7 @@ async fn run_connected(
     b: &Arc<Backend>,
     conn: connect::Connection,
     policy: &RetryPolicy,
+    relay: &Relay,
     shutdown: &CancellationToken,
 ) -> String {
     let peer = conn.peer().clone();
@@ -437,6 +435,10 @@ async fn run_connected(
         resources = b.catalog().resources.len(),
         "connected"
     );
+    // What clients asked of the previous connection holds for this one.
+    if protocol.has_initialize() {
+        restore_session(b, &peer, caps, relay).await;
+    }
     b.set_status(Status::Ready {
         peer: peer.clone(),
         protocol: protocol.clone(),
@@ -478,6 +480,27 @@ async fn run_connected(
         l.abort();
     }
     ended
+}
+
+/// Applies to a fresh 2025-era session what clients asked of the backend: the
+/// most verbose log level any client chose, and the resource subscriptions.
+async fn restore_session(
+    b: &Backend,
+    peer: &Peer<RoleClient>,
+    caps: Option<&rmcp::model::ServerCapabilities>,
+    relay: &Relay,
+) {
+    if caps.is_some_and(|c| c.logging.is_some())
+        && let Some(level) = relay.fronts.most_verbose()
+        && let Err(e) = peer.set_level(rmcp::model::SetLevelRequestParams::new(level)).await
+    {
+        tracing::debug!(backend = %b.spec.name, "logging/setLevel failed: {e}");
+    }
+    for uri in relay.subscriptions.of_backend(&b.spec.name) {
+        if let Err(e) = peer.subscribe(rmcp::model::SubscribeRequestParams::new(uri)).await {
+            tracing::warn!(backend = %b.spec.name, "subscribing again to a resource failed: {e}");
+        }
+    }
 }
 
 /// The list changes a backend declared it announces, if any.

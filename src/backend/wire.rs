@@ -2,9 +2,9 @@
 //! wrapper around every backend connection. During the opening handshake it
 //! keeps rmcp's `server/discover` probe from going out of step with a slow
 //! or handshake-only backend; for the whole connection it counts each
-//! progress notification as it arrives, in wire order (rmcp then handles
-//! each in a task of its own, so a call's answer can overtake its last
-//! progress; the count lets the call wait for it).
+//! progress notification and log message as it arrives, in wire order (rmcp
+//! then handles each in a task of its own, so a call's answer can overtake
+//! its last progress or log message; the count lets the call wait for them).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,10 +130,14 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Wire<T> {
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
         loop {
             let message = self.inner.receive().await?;
-            if let JsonRpcMessage::Notification(n) = &message
-                && let ServerNotification::ProgressNotification(p) = &n.notification
-            {
-                self.progress.arrived(&self.backend, &p.params.progress_token);
+            if let JsonRpcMessage::Notification(n) = &message {
+                match &n.notification {
+                    ServerNotification::ProgressNotification(p) => {
+                        self.progress.arrived(&self.backend, &p.params.progress_token);
+                    }
+                    ServerNotification::LoggingMessageNotification(_) => self.progress.log_arrived(&self.backend),
+                    _ => {}
+                }
                 return Some(message);
             }
             if self.probes.is_empty() {
