@@ -4,8 +4,12 @@
 //! and offers tools that exercise what mcpmux must forward: progress,
 //! cancellation, `_meta`, list changes, a generated paginated catalog, its
 //! environment and its pid — plus a prompt, resources (`test://<name>/...`),
-//! a resource template and completions for both. Events the tests check (cancellations) are
-//! appended to the file named by `MCPMUX_TEST_EVENTS`.
+//! a resource template, completions for both, resource subscriptions and
+//! log messages. Events the tests check (cancellations, listings,
+//! subscriptions, log levels) are appended to the file named by
+//! `MCPMUX_TEST_EVENTS`.
+
+#![allow(deprecated)] // logging and resources/subscribe are deprecated (SEP-2577); mcpmux must still carry them
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -15,11 +19,12 @@ use std::time::Duration;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo,
     ContentBlock, EmbeddedResource, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, PromptsCapability, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, Resource, ResourceContents,
-    ResourceTemplate, ResourcesCapability, Role, ServerCapabilities, ServerConfig, SubscriptionFilter, Tool,
-    ToolsCapability,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptArgument,
+    PromptMessage, PromptsCapability, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Reference, Resource, ResourceContents, ResourceTemplate, ResourceUpdatedNotificationParam,
+    ResourcesCapability, Role, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    SubscriptionFilter, Tool, ToolsCapability, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext, SubscriptionSink};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, ServiceExt};
@@ -46,6 +51,7 @@ struct Backend {
     opts: Options,
     extra: Arc<Mutex<Vec<String>>>,
     extra_resources: Arc<Mutex<Vec<String>>>,
+    subscribed: Arc<Mutex<Vec<String>>>,
     legacy: Arc<Mutex<Vec<Peer<RoleServer>>>>,
     sinks: Arc<Mutex<Vec<SubscriptionSink>>>,
 }
@@ -87,6 +93,8 @@ pub const FIXED: &[&str] = &[
     "stderr",
     "link",
     "add_resource",
+    "log",
+    "touch",
 ];
 
 impl Backend {
@@ -165,6 +173,8 @@ impl ServerHandler for Backend {
         caps.prompts = Some(prompts);
         let mut resources = ResourcesCapability::default();
         resources.list_changed = Some(!self.opts.quiet);
+        resources.subscribe = Some(true);
+        caps.logging = Some(Default::default());
         caps.resources = Some(resources);
         caps.completions = Some(Default::default());
         let mut info = ServerConfig::new(caps);
@@ -260,6 +270,27 @@ impl ServerHandler for Backend {
         ]);
         result.description = Some("greeting".into());
         Ok(result.into())
+    }
+
+    async fn subscribe(&self, params: SubscribeRequestParams, _: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        event(&format!("subscribed {} {}", self.opts.name, params.uri));
+        self.subscribed.lock().unwrap().push(params.uri);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        params: UnsubscribeRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        event(&format!("unsubscribed {} {}", self.opts.name, params.uri));
+        self.subscribed.lock().unwrap().retain(|u| *u != params.uri);
+        Ok(())
+    }
+
+    async fn set_level(&self, params: SetLevelRequestParams, _: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        event(&format!("level {} {:?}", self.opts.name, params.level));
+        Ok(())
     }
 
     async fn list_resources(
@@ -377,6 +408,26 @@ impl ServerHandler for Backend {
                 ))),
             ])
             .into()),
+            "log" => {
+                let level: LoggingLevel = serde_json::from_value(arg("level")).unwrap_or(LoggingLevel::Info);
+                let said = arg("text").as_str().unwrap_or("").to_string();
+                let mut message = LoggingMessageNotificationParam::new(level, json!(said));
+                message.logger = Some("tests".into());
+                let _ = ctx.peer.notify_logging_message(message).await;
+                text("logged")
+            }
+            "touch" => {
+                let uri = self.uri(arg("path").as_str().unwrap_or("static"));
+                if self.subscribed.lock().unwrap().contains(&uri) {
+                    let peers = self.legacy.lock().unwrap().clone();
+                    for p in peers {
+                        let _ = p
+                            .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri.clone()))
+                            .await;
+                    }
+                }
+                text("touched")
+            }
             "add_resource" => {
                 self.extra_resources
                     .lock()
@@ -432,6 +483,7 @@ pub fn run() {
         opts,
         extra: Arc::default(),
         extra_resources: Arc::default(),
+        subscribed: Arc::default(),
         legacy: Arc::default(),
         sinks: Arc::default(),
     };

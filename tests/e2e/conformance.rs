@@ -43,16 +43,6 @@ pub fn all() -> Vec<Trial> {
 /// (a scenario that starts passing must leave this list), every other one
 /// must pass: the baseline only shrinks.
 const NOT_YET_THROUGH_MCPMUX: &[(&str, &str)] = &[
-    ("logging-set-level", "mcpmux does not carry logging/setLevel yet"),
-    (
-        "tools-call-with-logging",
-        "mcpmux does not forward backend log messages yet",
-    ),
-    ("resources-subscribe", "mcpmux does not carry resources/subscribe yet"),
-    (
-        "resources-unsubscribe",
-        "mcpmux does not carry resources/unsubscribe yet",
-    ),
     (
         "tools-call-sampling",
         "mcpmux does not carry server-to-client requests yet",

@@ -331,6 +331,10 @@ pub struct Recorder {
     pub list_changed: Arc<AtomicUsize>,
     pub prompt_changes: Arc<AtomicUsize>,
     pub resource_changes: Arc<AtomicUsize>,
+    /// Log messages: (logger, data as text).
+    pub logs: Arc<Mutex<Vec<(String, String)>>>,
+    /// URIs of `notifications/resources/updated`.
+    pub updates: Arc<Mutex<Vec<String>>>,
 }
 
 impl Recorder {
@@ -362,6 +366,30 @@ impl ClientHandler for Recorder {
 
     async fn on_resource_list_changed(&self, _: NotificationContext<RoleClient>) {
         self.resource_changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[allow(deprecated)]
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _: NotificationContext<RoleClient>,
+    ) {
+        let data = params
+            .data
+            .as_str()
+            .map_or_else(|| params.data.to_string(), str::to_string);
+        self.logs
+            .lock()
+            .unwrap()
+            .push((params.logger.unwrap_or_default(), data));
+    }
+
+    async fn on_resource_updated(
+        &self,
+        params: rmcp::model::ResourceUpdatedNotificationParam,
+        _: NotificationContext<RoleClient>,
+    ) {
+        self.updates.lock().unwrap().push(params.uri);
     }
 }
 

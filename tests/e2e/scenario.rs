@@ -83,7 +83,7 @@ async fn run_scenario(s: &Scratch, client: &Client, era: Era) -> Result {
     assert!(first.next_cursor.is_some());
     let names = tool_names(client).await?;
     assert_eq!(
-        names.iter().filter(|n| n.starts_with("alpha__t")).count(),
+        names.iter().filter(|n| n.starts_with("alpha__t0")).count(),
         30,
         "alpha's 5 pages of 7"
     );

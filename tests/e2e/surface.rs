@@ -4,7 +4,8 @@
 //! `mcpmux://<prefix>/<original>`, read back exactly; an unprefixed backend
 //! keeps its URIs), completions routed by prompt name or resource URI,
 //! resource links in tool results rewritten, resource list changes reaching
-//! the client, and the capabilities mcpmux announces.
+//! the client, log messages at the client's level, resource subscriptions,
+//! and the capabilities mcpmux announces.
 
 use std::time::Duration;
 
@@ -38,7 +39,12 @@ fn surface(front: Front, era: Era) -> Result {
             "backends": [s.backend("alpha", &["--era", "legacy"]), s.backend("beta", &["--era", "modern"]), plain],
         }));
         let Session { client, log, _mux } = open(front, era, &config).await?;
-        let r = check_surface(&client).await;
+        let r = async {
+            check_surface(&client).await?;
+            check_logging(&s, &client, era).await?;
+            check_subscriptions(&s, &client, era).await
+        }
+        .await;
         r.map_err(|e| format!("{e}\n--- mcpmux log ---\n{}", log.text()).into())
     })
 }
@@ -171,6 +177,107 @@ async fn check_surface(client: &Client) -> Result {
             .read_resource(ReadResourceRequestParams::new(fresh.as_str()))
             .await?;
         assert_eq!(uri_of(&read.contents[0]), fresh);
+    }
+    Ok(())
+}
+
+/// Log messages: a 2025-11-25 client chooses its level for the session
+/// (mcpmux passes the most verbose one chosen to 2025-era backends); a
+/// 2026-07-28 client asks per request. Messages come under a logger named
+/// after the backend, from backends of either era, filtered by that level.
+async fn check_logging(s: &Scratch, client: &Client, era: Era) -> Result {
+    let peer = client.peer();
+    let mut meta = rmcp::model::RequestMetaObject::default();
+    if era == Era::Legacy {
+        #[allow(deprecated)]
+        peer.set_level(rmcp::model::SetLevelRequestParams::new(
+            rmcp::model::LoggingLevel::Warning,
+        ))
+        .await?;
+        eventually("alpha to be given the level", Duration::from_secs(5), || async {
+            s.read_events().contains("level alpha Warning")
+        })
+        .await?;
+    } else {
+        #[allow(deprecated)]
+        meta.set_log_level(rmcp::model::LoggingLevel::Warning);
+    }
+    for backend in ["alpha", "beta"] {
+        for (level, text) in [("info", "quiet"), ("error", "loud")] {
+            let mut params = rmcp::model::CallToolRequestParams::new(format!("{backend}__log"));
+            params.arguments = json!({"level": level, "text": format!("{text} {backend}")})
+                .as_object()
+                .cloned();
+            let request = rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params));
+            let options = rmcp::service::PeerRequestOptions::no_options().with_meta(meta.clone());
+            peer.send_request_with_option(request, options)
+                .await?
+                .await_response()
+                .await?;
+        }
+        let logger = format!("{backend}/tests");
+        let want = (logger.clone(), format!("loud {backend}"));
+        eventually(&format!("{backend}'s error log"), Duration::from_secs(5), || async {
+            client.service().logs.lock().unwrap().contains(&want)
+        })
+        .await?;
+    }
+    let logs = client.service().logs.lock().unwrap().clone();
+    assert!(
+        !logs.iter().any(|(_, text)| text.starts_with("quiet")),
+        "below the level: {logs:?}"
+    );
+    Ok(())
+}
+
+/// Resource subscriptions: a 2025-11-25 client with `resources/subscribe`,
+/// a 2026-07-28 client with the URI on a listen stream; mcpmux subscribes
+/// once at the backend and passes the update on under the public URI.
+async fn check_subscriptions(s: &Scratch, client: &Client, era: Era) -> Result {
+    let public = "mcpmux://alpha/test://alpha/static";
+    let mut listen = None;
+    if era == Era::Legacy {
+        #[allow(deprecated)]
+        client
+            .peer()
+            .subscribe(rmcp::model::SubscribeRequestParams::new(public))
+            .await?;
+    } else {
+        let filter = rmcp::model::SubscriptionFilter::builder()
+            .resource_subscription(public)
+            .build();
+        let mut sub = client.peer().listen(filter).await?;
+        let seen = client.service().updates.clone();
+        listen = Some(tokio::spawn(async move {
+            while let Ok(Some(n)) = sub.next().await {
+                if let rmcp::model::ServerNotification::ResourceUpdatedNotification(u) = n {
+                    seen.lock().unwrap().push(u.params.uri);
+                }
+            }
+        }));
+    }
+    eventually("mcpmux to subscribe at alpha", Duration::from_secs(5), || async {
+        s.read_events().contains("subscribed alpha test://alpha/static")
+    })
+    .await?;
+    call_text(client, "alpha__touch", json!({"path": "static"})).await?;
+    eventually("the resource update", Duration::from_secs(5), || async {
+        client.service().updates.lock().unwrap().iter().any(|u| u == public)
+    })
+    .await?;
+    if era == Era::Legacy {
+        #[allow(deprecated)]
+        client
+            .peer()
+            .unsubscribe(rmcp::model::UnsubscribeRequestParams::new(public))
+            .await?;
+        eventually("mcpmux to unsubscribe at alpha", Duration::from_secs(5), || async {
+            s.read_events().contains("unsubscribed alpha test://alpha/static")
+        })
+        .await?;
+    }
+    if let Some(l) = listen {
+        l.abort();
     }
     Ok(())
 }
