@@ -109,6 +109,18 @@ impl Fronts {
         l.push((session, peer));
     }
 
+    /// The connected sessions whose client declared roots.
+    pub fn sessions_with_roots(&self) -> Vec<Peer<RoleServer>> {
+        self.legacy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(_, p)| !p.is_transport_closed())
+            .filter(|(_, p)| p.peer_info().is_some_and(|i| i.capabilities.roots.is_some()))
+            .map(|(_, p)| p.clone())
+            .collect()
+    }
+
     /// The most verbose level any connected session chose.
     pub fn most_verbose(&self) -> Option<LoggingLevel> {
         self.legacy

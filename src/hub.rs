@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backend::{self, Backend, Changes, Status};
 use crate::bridge::Era;
 use crate::fronts::{Changed, Session};
+use crate::progress::Caller;
 use crate::relay::Relay;
 use crate::resolve::{Resolved, Settings};
 use crate::router::{Router, Source};
@@ -651,9 +652,17 @@ impl Hub {
             .flatten()
             .map(|level| (ctx.peer.clone(), level));
         let wants_notifications = client_token.is_some() || log.is_some();
+        let caller = Caller {
+            peer: ctx.peer.clone(),
+            request: ctx.id.clone(),
+            stateless: Era::of(ctx) == Era::Stateless,
+            capabilities: ctx.client_capabilities(),
+        };
         let progress = self.relay.progress.register(
             backend,
             handle.progress_token.clone(),
+            handle.id.clone(),
+            caller,
             client_token.map(|t| (ctx.peer.clone(), t)),
             log,
         );

@@ -15,7 +15,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken};
+use rmcp::model::{
+    ClientCapabilities, LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
+    RequestId,
+};
 use rmcp::{Peer, RoleServer};
 use tokio::sync::Notify;
 
@@ -26,6 +29,9 @@ const PROGRESS_RACE: Duration = Duration::from_secs(1);
 /// The client call a backend's progress belongs to, and the last value
 /// forwarded.
 struct Route {
+    /// The backend request this call is (server-to-client requests name it).
+    backend_request: RequestId,
+    caller: Caller,
     to: Option<(Peer<RoleServer>, ProgressToken)>,
     /// A 2026-07-28 call that asked for log messages: its stream and level.
     log: Option<(Peer<RoleServer>, LoggingLevel)>,
@@ -35,6 +41,18 @@ struct Route {
 }
 
 type Key = (Arc<str>, ProgressToken);
+
+/// The client call a backend request serves: where a server-to-client
+/// request the backend makes during it must go.
+#[derive(Clone)]
+pub struct Caller {
+    pub peer: Peer<RoleServer>,
+    /// The client's request id (the server-to-client request is tied to it).
+    pub request: RequestId,
+    /// The client speaks 2026-07-28 (no server-to-client requests there).
+    pub stateless: bool,
+    pub capabilities: Option<ClientCapabilities>,
+}
 
 #[derive(Default)]
 pub struct ProgressRoutes {
@@ -122,6 +140,8 @@ impl ProgressRoutes {
         self: &Arc<Self>,
         backend: &Arc<str>,
         token: ProgressToken,
+        backend_request: RequestId,
+        caller: Caller,
         to: Option<(Peer<RoleServer>, ProgressToken)>,
         log: Option<(Peer<RoleServer>, LoggingLevel)>,
     ) -> RouteGuard {
@@ -129,6 +149,8 @@ impl ProgressRoutes {
         self.lock().insert(
             key.clone(),
             Route {
+                backend_request,
+                caller,
                 to,
                 log,
                 last: f64::NEG_INFINITY,
@@ -139,6 +161,27 @@ impl ProgressRoutes {
         RouteGuard {
             routes: self.clone(),
             key,
+        }
+    }
+
+    /// The client call that backend `backend`'s request belongs to: the one
+    /// whose backend request `origin` names (streamable HTTP tells), or else
+    /// the only call in flight to that backend.
+    pub fn caller(&self, backend: &Arc<str>, origin: Option<&RequestId>) -> Result<Caller, &'static str> {
+        let routes = self.lock();
+        let mut calls = routes.iter().filter(|((b, _), _)| b == backend).map(|(_, r)| r);
+        if let Some(origin) = origin {
+            return calls
+                .find(|r| &r.backend_request == origin)
+                .map(|r| r.caller.clone())
+                .ok_or("it names no call in flight");
+        }
+        match (calls.next(), calls.next()) {
+            (Some(only), None) => Ok(only.caller.clone()),
+            (None, _) => Err("no client call to this backend is in flight"),
+            (Some(_), Some(_)) => {
+                Err("several client calls to this backend are in flight and it did not say which one asks")
+            }
         }
     }
 

@@ -14,11 +14,14 @@ use crate::progress::ProgressRoutes;
 use crate::relay::Relay;
 
 use rmcp::model::{
-    ClientCapabilities, ClientConfig, Implementation, LoggingLevel, LoggingMessageNotificationParam,
-    ProgressNotificationParam, ProtocolVersion, ResourceUpdatedNotificationParam,
+    ClientCapabilities, ClientConfig, ClientResult, CreateMessageRequest, CreateMessageRequestParams,
+    CreateMessageResult, ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationCapability,
+    FormElicitationCapability, GetExtensions, Implementation, ListRootsRequest, ListRootsResult, LoggingLevel,
+    LoggingMessageNotificationParam, ProgressNotificationParam, ProtocolVersion, ResourceUpdatedNotificationParam,
+    Root, RootsCapabilities, SamplingCapability, ServerRequest, UrlElicitationCapability,
 };
-use rmcp::service::NotificationContext;
-use rmcp::{ClientHandler, RoleClient};
+use rmcp::service::{InboundStreamOrigin, NotificationContext, OriginatingRequestId, RequestContext, ServiceError};
+use rmcp::{ClientHandler, ErrorData, RoleClient};
 
 /// mcpmux's name and version, as it introduces itself to backends and clients.
 pub fn implementation() -> Implementation {
@@ -39,7 +42,7 @@ pub struct BackendClient {
 impl BackendClient {
     pub fn new(backend: Weak<Backend>, relay: Arc<Relay>) -> Self {
         let name = backend.upgrade().map_or_else(|| Arc::from(""), |b| b.spec.name.clone());
-        let info = ClientConfig::new(ClientCapabilities::default(), implementation())
+        let info = ClientConfig::new(offered(), implementation())
             .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE);
         BackendClient {
             backend,
@@ -50,7 +53,123 @@ impl BackendClient {
     }
 }
 
+/// What mcpmux offers backends: everything its clients may answer —
+/// sampling, elicitation (form and URL) and roots — so servers that hide
+/// tools from clients without them show them. A request no client can
+/// answer gets a clear error.
+fn offered() -> ClientCapabilities {
+    let mut caps = ClientCapabilities::default();
+    caps.sampling = Some(SamplingCapability::default());
+    let mut elicitation = ElicitationCapability::new();
+    elicitation.form = Some(FormElicitationCapability::new());
+    elicitation.url = Some(UrlElicitationCapability::new());
+    caps.elicitation = Some(elicitation);
+    let mut roots = RootsCapabilities::default();
+    roots.list_changed = Some(true);
+    caps.roots = Some(roots);
+    caps
+}
+
+/// Which client capability a server-to-client request needs.
+#[derive(Clone, Copy)]
+enum Ask {
+    Sampling,
+    Elicitation,
+    Roots,
+}
+
+impl Ask {
+    fn what(self) -> &'static str {
+        match self {
+            Ask::Sampling => "sampling",
+            Ask::Elicitation => "elicitation",
+            Ask::Roots => "roots",
+        }
+    }
+
+    fn supported_by(self, caps: Option<&ClientCapabilities>) -> bool {
+        caps.is_some_and(|c| match self {
+            Ask::Sampling => c.sampling.is_some(),
+            Ask::Elicitation => c.elicitation.is_some(),
+            Ask::Roots => c.roots.is_some(),
+        })
+    }
+}
+
 impl BackendClient {
+    /// Passes a server-to-client request on to the client whose call caused
+    /// it, tied to that call, and returns the client's answer; a request that
+    /// cannot be attributed, or whose client lacks the capability or speaks
+    /// 2026-07-28, gets a clear error (never a hang: the backend's own
+    /// cancellation ends the wait).
+    async fn ask(
+        &self,
+        ask: Ask,
+        request: ServerRequest,
+        ctx: &RequestContext<RoleClient>,
+    ) -> Result<ClientResult, ErrorData> {
+        let refuse = |why: String| {
+            tracing::debug!(backend = %self.name, "a {} request was refused: {why}", ask.what());
+            ErrorData::invalid_request(
+                format!("mcpmux cannot pass this {} request on: {why}", ask.what()),
+                None,
+            )
+        };
+        let origin = match ctx.extensions.get::<InboundStreamOrigin>() {
+            Some(InboundStreamOrigin::OutboundRequest(id)) => Some(id.clone()),
+            _ => None,
+        };
+        let caller = self
+            .relay
+            .progress
+            .caller(&self.name, origin.as_ref())
+            .map_err(|why| refuse(why.to_string()))?;
+        if caller.stateless {
+            return Err(refuse(
+                "the client speaks 2026-07-28, where servers ask through input-required results, which mcpmux does not bridge yet".into(),
+            ));
+        }
+        let caps = caller
+            .capabilities
+            .or_else(|| caller.peer.peer_info().map(|i| i.capabilities.clone()));
+        if !ask.supported_by(caps.as_ref()) {
+            return Err(refuse(format!("the client did not declare {}", ask.what())));
+        }
+        let mut request = request;
+        request
+            .extensions_mut()
+            .insert(OriginatingRequestId(caller.request.clone()));
+        // A task of its own: rmcp ties a request sent from inside a handler to
+        // that handler's (the backend's) request id.
+        let peer = caller.peer.clone();
+        let sent = tokio::spawn(async move { peer.send_request(request).await });
+        tokio::select! {
+            r = sent => match r {
+                Ok(Ok(result)) => Ok(result),
+                Ok(Err(ServiceError::McpError(e))) => Err(e),
+                Ok(Err(e)) => Err(ErrorData::internal_error(format!("the client did not answer: {e}"), None)),
+                Err(e) => Err(ErrorData::internal_error(format!("asking the client failed: {e}"), None)),
+            },
+            () = ctx.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the backend", None)),
+        }
+    }
+
+    /// roots/list from a backend outside any call: the roots of every
+    /// connected client that has roots, together.
+    async fn all_roots(&self) -> ListRootsResult {
+        let mut roots: Vec<Root> = Vec::new();
+        for peer in self.relay.fronts.sessions_with_roots() {
+            if let Ok(Ok(r)) = tokio::time::timeout(std::time::Duration::from_secs(5), peer.list_roots()).await {
+                for root in r.roots {
+                    if !roots.iter().any(|x| x.uri == root.uri) {
+                        roots.push(root);
+                    }
+                }
+            }
+        }
+        ListRootsResult::new(roots)
+    }
+
     pub fn name(&self) -> &Arc<str> {
         &self.name
     }
@@ -86,6 +205,50 @@ impl ClientHandler for BackendClient {
 
     async fn on_resource_list_changed(&self, _: NotificationContext<RoleClient>) {
         self.refresh();
+    }
+
+    async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+        ctx: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, ErrorData> {
+        let request = ServerRequest::CreateMessageRequest(CreateMessageRequest::new(params));
+        match self.ask(Ask::Sampling, request, &ctx).await? {
+            ClientResult::CreateMessageResult(r) => Ok(*r),
+            _ => Err(ErrorData::internal_error(
+                "the client answered sampling with something else",
+                None,
+            )),
+        }
+    }
+
+    async fn create_elicitation(
+        &self,
+        params: ElicitRequestParams,
+        ctx: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
+        match self.ask(Ask::Elicitation, request, &ctx).await? {
+            ClientResult::ElicitResult(r) => Ok(r),
+            _ => Err(ErrorData::internal_error(
+                "the client answered elicitation with something else",
+                None,
+            )),
+        }
+    }
+
+    async fn list_roots(&self, ctx: RequestContext<RoleClient>) -> Result<ListRootsResult, ErrorData> {
+        let request = ServerRequest::ListRootsRequest(ListRootsRequest::default());
+        match self.ask(Ask::Roots, request, &ctx).await {
+            Ok(ClientResult::ListRootsResult(r)) => Ok(r),
+            Ok(_) => Err(ErrorData::internal_error(
+                "the client answered roots/list with something else",
+                None,
+            )),
+            // Outside any call (at start-up, say), mcpmux answers itself.
+            Err(_) if self.relay.progress.caller(&self.name, None).is_err() => Ok(self.all_roots().await),
+            Err(e) => Err(e),
+        }
     }
 
     async fn on_resource_updated(&self, params: ResourceUpdatedNotificationParam, _: NotificationContext<RoleClient>) {
