@@ -26,6 +26,9 @@ use rmcp::model::{
     ResourcesCapability, Role, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
     SubscriptionFilter, Tool, ToolsCapability, UnsubscribeRequestParams,
 };
+use rmcp::model::{
+    ClientResult, CreateMessageRequestParams, ElicitRequest, ElicitRequestParams, SamplingMessage, ServerRequest,
+};
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext, SubscriptionSink};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, ServiceExt};
 use serde_json::{Value, json};
@@ -95,6 +98,7 @@ pub const FIXED: &[&str] = &[
     "add_resource",
     "log",
     "touch",
+    "ask",
 ];
 
 impl Backend {
@@ -415,6 +419,45 @@ impl ServerHandler for Backend {
                 message.logger = Some("tests".into());
                 let _ = ctx.peer.notify_logging_message(message).await;
                 text("logged")
+            }
+            "ask" => {
+                // Asks the client (through mcpmux) for a sampling and an elicitation.
+                let prompt = arg("prompt").as_str().unwrap_or("").to_string();
+                let sampled = ctx
+                    .peer
+                    .create_message(CreateMessageRequestParams::new(
+                        vec![SamplingMessage::user_text(prompt)],
+                        10,
+                    ))
+                    .await
+                    .map_err(|e| ErrorData::internal_error(format!("sampling failed: {e}"), None))?;
+                let sampled: Vec<String> = sampled
+                    .message
+                    .content
+                    .into_vec()
+                    .iter()
+                    .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+                    .collect();
+                let form: ElicitRequestParams = serde_json::from_value(json!({
+                    "mode": "form",
+                    "message": "Your name?",
+                    "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}},
+                }))
+                .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+                let elicited = ctx
+                    .peer
+                    .send_request(ServerRequest::ElicitRequest(ElicitRequest::new(form)))
+                    .await
+                    .map_err(|e| ErrorData::internal_error(format!("elicitation failed: {e}"), None))?;
+                let ClientResult::ElicitResult(elicited) = elicited else {
+                    return Err(ErrorData::internal_error("not an elicitation result", None));
+                };
+                text(format!(
+                    "{}: sampled {:?}, elicited {}",
+                    self.opts.name,
+                    sampled.join(""),
+                    elicited.content.unwrap_or_default()
+                ))
             }
             "touch" => {
                 let uri = self.uri(arg("path").as_str().unwrap_or("static"));

@@ -42,24 +42,7 @@ pub fn all() -> Vec<Trial> {
 /// Scenarios that do not pass through mcpmux yet, and why. Each must fail
 /// (a scenario that starts passing must leave this list), every other one
 /// must pass: the baseline only shrinks.
-const NOT_YET_THROUGH_MCPMUX: &[(&str, &str)] = &[
-    (
-        "tools-call-sampling",
-        "mcpmux does not carry server-to-client requests yet",
-    ),
-    (
-        "tools-call-elicitation",
-        "mcpmux does not carry server-to-client requests yet",
-    ),
-    (
-        "elicitation-sep1034-defaults",
-        "mcpmux does not carry server-to-client requests yet",
-    ),
-    (
-        "elicitation-sep1330-enums",
-        "mcpmux does not carry server-to-client requests yet",
-    ),
-];
+const NOT_YET_THROUGH_MCPMUX: &[(&str, &str)] = &[];
 
 /// The active server scenarios of the pinned suite (0.1.16,
 /// `tests/conformance/package.json`): `conformance list --server` without

@@ -343,13 +343,15 @@ impl Recorder {
     }
 }
 
+#[allow(deprecated)] // sampling is deprecated by SEP-2577; mcpmux must still carry it
 impl ClientHandler for Recorder {
     fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(
-            ClientCapabilities::default(),
-            Implementation::new("e2e-client", "1.0.0"),
-        )
-        .with_protocol_version(ProtocolVersion::V_2025_11_25)
+        // The test client answers sampling and elicitation (see below).
+        let mut caps = ClientCapabilities::default();
+        caps.sampling = Some(Default::default());
+        caps.elicitation = Some(Default::default());
+        ClientConfig::new(caps, Implementation::new("e2e-client", "1.0.0"))
+            .with_protocol_version(ProtocolVersion::V_2025_11_25)
     }
 
     async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleClient>) {
@@ -390,6 +392,36 @@ impl ClientHandler for Recorder {
         _: NotificationContext<RoleClient>,
     ) {
         self.updates.lock().unwrap().push(params.uri);
+    }
+
+    /// Answers sampling with the prompt's text, reversed.
+    async fn create_message(
+        &self,
+        params: rmcp::model::CreateMessageRequestParams,
+        _: rmcp::service::RequestContext<RoleClient>,
+    ) -> std::result::Result<rmcp::model::CreateMessageResult, rmcp::ErrorData> {
+        let prompt: String = params
+            .messages
+            .iter()
+            .flat_map(|m| m.content.clone().into_vec())
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect();
+        let reply: String = prompt.chars().rev().collect();
+        Ok(rmcp::model::CreateMessageResult::new(
+            rmcp::model::SamplingMessage::assistant_text(reply),
+            "test-model".into(),
+        ))
+    }
+
+    /// Answers a form elicitation with a name.
+    async fn create_elicitation(
+        &self,
+        _: rmcp::model::ElicitRequestParams,
+        _: rmcp::service::RequestContext<RoleClient>,
+    ) -> std::result::Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
+        let mut r = rmcp::model::ElicitResult::new(rmcp::model::ElicitationAction::Accept);
+        r.content = Some(json!({"name": "tester"}));
+        Ok(r)
     }
 }
 

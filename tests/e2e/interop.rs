@@ -277,7 +277,7 @@ fn python_client(front: Front, mode: &'static str) -> Result {
             .iter()
             .filter_map(|t| t.as_str())
             .collect();
-        assert_eq!(tools.len(), crate::backend::FIXED.len() + 4 + 13, "{tools:?}");
+        assert_eq!(tools.len(), crate::backend::FIXED.len() + 4 + 17, "{tools:?}");
         assert!(tools.contains(&"everything__get-sum") && tools.contains(&"alpha__t003"));
         assert!(seen["pages"].as_u64().unwrap_or(0) >= 6, "pages of 5: {seen}");
         assert_eq!(seen["echo"], "alpha: from python");

@@ -190,9 +190,14 @@ fn exception(backend: &str, check: Check) -> Option<&'static str> {
         .map(|(_, _, why)| *why)
 }
 
-/// The tools of the npm "everything" server 2026.8.31 that a client without
-/// sampling, elicitation or roots (mcpmux) is offered.
+/// The tools of the npm "everything" server 2026.8.31 offered to a client
+/// with sampling, elicitation and roots — mcpmux offers all three, so the
+/// server also shows the four tools that need them.
 const EVERYTHING_TOOLS: &[&str] = &[
+    "get-roots-list",
+    "trigger-elicitation-request",
+    "trigger-url-elicitation",
+    "trigger-sampling-request",
     "echo",
     "get-annotated-message",
     "get-env",

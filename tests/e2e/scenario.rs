@@ -87,7 +87,8 @@ async fn run_scenario(s: &Scratch, client: &Client, era: Era) -> Result {
         30,
         "alpha's 5 pages of 7"
     );
-    assert_eq!(names.iter().filter(|n| n.starts_with("everything__")).count(), 13);
+    // 17: it shows its sampling, elicitation and roots tools because mcpmux offers those.
+    assert_eq!(names.iter().filter(|n| n.starts_with("everything__")).count(), 17);
     let unique: std::collections::HashSet<&String> = names.iter().collect();
     assert_eq!(unique.len(), names.len(), "no duplicates across pages");
 

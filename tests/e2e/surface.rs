@@ -42,7 +42,8 @@ fn surface(front: Front, era: Era) -> Result {
         let r = async {
             check_surface(&client).await?;
             check_logging(&s, &client, era).await?;
-            check_subscriptions(&s, &client, era).await
+            check_subscriptions(&s, &client, era).await?;
+            check_server_requests(&client, era).await
         }
         .await;
         r.map_err(|e| format!("{e}\n--- mcpmux log ---\n{}", log.text()).into())
@@ -278,6 +279,35 @@ async fn check_subscriptions(s: &Scratch, client: &Client, era: Era) -> Result {
     }
     if let Some(l) = listen {
         l.abort();
+    }
+    Ok(())
+}
+
+/// A 2025-era backend asks for sampling and elicitation during a call; a
+/// 2025-11-25 client (which declared both) answers them through mcpmux. A
+/// 2026-07-28 client cannot be asked mid-call (input-required results are not
+/// bridged yet): the backend gets a clear error, which the call reports.
+async fn check_server_requests(client: &Client, era: Era) -> Result {
+    let r = call(client, "alpha__ask", json!({"prompt": "abc"})).await;
+    match era {
+        Era::Legacy => {
+            let r = r?;
+            assert_eq!(
+                text_of(&r),
+                r#"alpha: sampled "cba", elicited {"name":"tester"}"#,
+                "{r:?}"
+            );
+        }
+        Era::Modern => {
+            let message = match r {
+                Ok(r) => text_of(&r),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                message.contains("input-required results") && message.contains("sampling"),
+                "a clear error: {message}"
+            );
+        }
     }
     Ok(())
 }
