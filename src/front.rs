@@ -191,6 +191,10 @@ impl ServerHandler for FrontHandler {
         self.hub.relay.fronts.add_legacy(self.session.clone(), ctx.peer);
     }
 
+    async fn on_roots_list_changed(&self, _: NotificationContext<RoleServer>) {
+        self.hub.roots_changed().await;
+    }
+
     async fn set_level(&self, params: SetLevelRequestParams, _: RequestContext<RoleServer>) -> Result<(), ErrorData> {
         self.hub.set_level(&self.session, params.level).await;
         Ok(())

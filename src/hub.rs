@@ -1,9 +1,10 @@
 //! The shared state every client session works on: the backends (keyed by
 //! name), the router snapshot — rebuilt from what the backends publish, on
 //! demand and by one task that follows their changes and tells the connected
-//! clients (debounced, in both protocol eras) — and the call path itself:
-//! route by name, forward with `_meta`, timeout and cancellation, and turn
-//! backend failures into errors that name the backend.
+//! clients (debounced, in both protocol eras) — and the routing of each
+//! client request to its backend: tools, prompts, resources (by public URI),
+//! completions, subscriptions and log levels. Sending one request to one
+//! backend is `forward`'s job.
 
 #![allow(deprecated)] // logging/setLevel and resources/subscribe are deprecated (SEP-2577), still what 2025-era peers speak
 
@@ -13,21 +14,19 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotificationParam,
-    ClientRequest, CompleteRequest, CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequest,
-    GetPromptRequestParams, GetPromptResponse, InitializeResult, LoggingLevel, PromptsCapability, ReadResourceRequest,
-    ReadResourceRequestParams, ReadResourceResponse, Reference, RequestId, RequestMetaObject, ResourcesCapability,
-    ServerCapabilities, ServerResult, SetLevelRequestParams, SubscribeRequestParams, ToolsCapability,
-    UnsubscribeRequestParams,
+    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest, CompleteRequest,
+    CompleteRequestParams, CompleteResult, GetPromptRequest, GetPromptRequestParams, GetPromptResponse,
+    InitializeResult, LoggingLevel, PromptsCapability, ReadResourceRequest, ReadResourceRequestParams,
+    ReadResourceResponse, Reference, ResourcesCapability, ServerCapabilities, ServerResult, SetLevelRequestParams,
+    SubscribeRequestParams, ToolsCapability, UnsubscribeRequestParams,
 };
-use rmcp::service::{PeerRequestOptions, RequestContext, ServiceError};
-use rmcp::{ErrorData, Peer, RoleClient, RoleServer};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{self, Backend, Changes, Status};
-use crate::bridge::Era;
+use crate::forward::Failure;
 use crate::fronts::{Changed, Session};
-use crate::progress::Caller;
 use crate::relay::Relay;
 use crate::resolve::{Resolved, Settings};
 use crate::router::{Router, Source};
@@ -36,9 +35,6 @@ use crate::{redact, uri};
 
 /// Bursts of catalog changes within this window reach clients as one notification.
 const DEBOUNCE: Duration = Duration::from_millis(50);
-/// How long a call's answer waits for progress notifications that arrived
-/// before it and are still being forwarded.
-const PROGRESS_SETTLE: Duration = Duration::from_secs(1);
 /// How long a client's tools/list waits for backends whose catalog went stale.
 const STALE_WAIT: Duration = Duration::from_secs(5);
 
@@ -508,6 +504,19 @@ impl Hub {
         while sets.join_next().await.is_some() {}
     }
 
+    /// A client's roots changed: every connected 2025-era backend is told
+    /// (mcpmux offers them roots; 2026-07-28 backends ask per request).
+    pub async fn roots_changed(&self) {
+        for b in self.backends.iter() {
+            if let Some(peer) = b.peer()
+                && peer.peer_info().is_some_and(|i| i.protocol_version.has_initialize())
+                && let Err(e) = peer.notify_roots_list_changed().await
+            {
+                tracing::debug!(backend = %b.spec.name, "notifications/roots/list_changed failed: {e}");
+            }
+        }
+    }
+
     /// Subscribes client `id` to the resource at public URI `public`; the
     /// backend is asked once, for the first subscriber.
     pub async fn subscribe(&self, public: &str, id: u64, to: Target) -> Result<(), ErrorData> {
@@ -611,201 +620,4 @@ impl Hub {
             .get(backend)
             .map_or_else(|| Arc::from(""), |b| b.spec.prefix.clone())
     }
-
-    /// Sends `request` to backend `backend` on behalf of the client request
-    /// `ctx`: with the client's `_meta`, the backend's timeout (reset by
-    /// progress), progress mapped back to the client, and the client's
-    /// cancellation passed on.
-    async fn forward(
-        &self,
-        backend: &Arc<str>,
-        request: ClientRequest,
-        ctx: &RequestContext<RoleServer>,
-    ) -> Result<ServerResult, Failure> {
-        let Some(b) = self.backends.get(backend) else {
-            return Err(Failure::Error(ErrorData::internal_error(
-                format!("no backend {backend:?}"),
-                None,
-            )));
-        };
-        let Some(peer) = b.peer() else {
-            return Err(Failure::Unavailable(format!(
-                "backend {:?} is not available ({})",
-                b.spec.name,
-                b.describe_status()
-            )));
-        };
-        let options = PeerRequestOptions::with_timeout(b.spec.timeout)
-            .reset_timeout_on_progress()
-            .with_meta(forwarded_meta(&ctx.meta));
-        let handle = match peer.send_request_with_option(request, options).await {
-            Ok(h) => h,
-            Err(e) => {
-                b.request_reconnect();
-                return Err(Failure::Unavailable(backend_error(b, &e)));
-            }
-        };
-        let client_token = ctx.meta.get_progress_token();
-        // A 2026-07-28 call hears the backend's log messages on its own stream.
-        let log = (Era::of(ctx) == Era::Stateless)
-            .then(|| ctx.meta.log_level())
-            .flatten()
-            .map(|level| (ctx.peer.clone(), level));
-        let wants_notifications = client_token.is_some() || log.is_some();
-        let caller = Caller {
-            peer: ctx.peer.clone(),
-            request: ctx.id.clone(),
-            stateless: Era::of(ctx) == Era::Stateless,
-            capabilities: ctx.client_capabilities(),
-        };
-        let progress = self.relay.progress.register(
-            backend,
-            handle.progress_token.clone(),
-            handle.id.clone(),
-            caller,
-            client_token.map(|t| (ctx.peer.clone(), t)),
-            log,
-        );
-        let mut call = InFlight {
-            peer: peer.clone(),
-            id: handle.id.clone(),
-            response: Some(Box::pin(handle.await_response())),
-        };
-        let answered = async {
-            let result = call.wait().await;
-            // The answer may have overtaken the last progress or log message:
-            // let them through first.
-            if wants_notifications {
-                progress.settle(PROGRESS_SETTLE).await;
-            }
-            result
-        };
-        tokio::select! {
-            result = answered => match result {
-                Ok(r) => Ok(r),
-                Err(ServiceError::McpError(e)) => Err(Failure::Error(e)),
-                Err(e) => {
-                    if matches!(e, ServiceError::TransportSend(_) | ServiceError::TransportClosed) {
-                        b.request_reconnect();
-                    }
-                    Err(Failure::Unavailable(backend_error(b, &e)))
-                }
-            },
-            // (Dropping `call` tells the backend.)
-            () = ctx.ct.cancelled() => Err(Failure::Cancelled),
-        }
-    }
-}
-
-/// Why a forwarded request has no result.
-enum Failure {
-    /// The backend's own JSON-RPC error, or mcpmux's about the request: passed on as it is.
-    Error(ErrorData),
-    /// The backend is down, timed out or failed at the transport (the text names it).
-    Unavailable(String),
-    /// The client cancelled.
-    Cancelled,
-}
-
-impl Failure {
-    fn unexpected(backend: &str, method: &str) -> Failure {
-        Failure::Unavailable(format!(
-            "backend {backend:?} answered {method} with a result of another kind"
-        ))
-    }
-
-    /// For tools/call: what went wrong is told to the model (an `isError` result).
-    fn into_call(self) -> Result<CallToolResponse, ErrorData> {
-        match self {
-            Failure::Unavailable(message) => Ok(CallToolResponse::Complete(CallToolResult::error(vec![
-                ContentBlock::text(message),
-            ]))),
-            other => Err(other.into_error()),
-        }
-    }
-
-    fn into_error(self) -> ErrorData {
-        match self {
-            Failure::Error(e) => e,
-            Failure::Unavailable(message) => ErrorData::internal_error(message, None),
-            Failure::Cancelled => ErrorData::internal_error("cancelled by the client", None),
-        }
-    }
-}
-
-type Pending = std::pin::Pin<Box<dyn Future<Output = Result<ServerResult, ServiceError>> + Send>>;
-
-/// A request to a backend that is still waiting for its answer. Dropped
-/// before the answer came — the client cancelled, or its 2026-07-28 HTTP
-/// request went away and took this call's task with it — it tells the
-/// backend (`notifications/cancelled`, which also ends an HTTP backend's
-/// request stream) and lets the answer arrive unobserved: rmcp releases the
-/// request's progress watcher only then.
-struct InFlight {
-    peer: Peer<RoleClient>,
-    id: RequestId,
-    response: Option<Pending>,
-}
-
-impl InFlight {
-    async fn wait(&mut self) -> Result<ServerResult, ServiceError> {
-        let Some(response) = self.response.as_mut() else {
-            return Err(ServiceError::TransportClosed);
-        };
-        let result = response.await;
-        self.response = None;
-        result
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let Some(response) = self.response.take() else { return };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let (peer, id) = (self.peer.clone(), self.id.clone());
-        runtime.spawn(async move {
-            let reason = Some("cancelled by the client".to_string());
-            let _ = peer
-                .notify_cancelled(CancelledNotificationParam::new(Some(id), reason))
-                .await;
-            let _ = response.await;
-        });
-    }
-}
-
-fn backend_error(b: &Backend, e: &ServiceError) -> String {
-    match e {
-        ServiceError::Timeout { timeout } => format!(
-            "backend {:?} did not answer within {} (its timeout); the call was cancelled",
-            b.spec.name,
-            crate::config::support::duration::format(*timeout)
-        ),
-        ServiceError::TransportClosed => {
-            format!(
-                "backend {:?} closed its connection before answering (it exited or is restarting)",
-                b.spec.name
-            )
-        }
-        other => format!("backend {:?} failed: {}", b.spec.name, redact::urls(&other.to_string())),
-    }
-}
-
-/// The client's request `_meta` minus what belongs to the client's own hop:
-/// its progress token (mcpmux assigns one per backend request) and the
-/// 2026-07-28 lifecycle keys (mcpmux sends its own to modern backends).
-fn forwarded_meta(meta: &RequestMetaObject) -> RequestMetaObject {
-    let mut out = meta.clone();
-    out.0.0.retain(|k, _| {
-        k != "progressToken"
-            && !matches!(
-                k.as_str(),
-                "io.modelcontextprotocol/protocolVersion"
-                    | "io.modelcontextprotocol/clientInfo"
-                    | "io.modelcontextprotocol/clientCapabilities"
-                    | "io.modelcontextprotocol/logLevel"
-            )
-    });
-    out
 }

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod bridge;
 pub mod cli;
 pub mod config;
+pub mod forward;
 pub mod front;
 pub mod fronts;
 pub mod hub;
