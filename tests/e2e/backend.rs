@@ -292,6 +292,10 @@ impl ServerHandler for Backend {
         Ok(())
     }
 
+    async fn on_roots_list_changed(&self, _: NotificationContext<RoleServer>) {
+        event(&format!("roots changed {}", self.opts.name));
+    }
+
     async fn set_level(&self, params: SetLevelRequestParams, _: RequestContext<RoleServer>) -> Result<(), ErrorData> {
         event(&format!("level {} {:?}", self.opts.name, params.level));
         Ok(())

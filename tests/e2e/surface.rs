@@ -43,7 +43,8 @@ fn surface(front: Front, era: Era) -> Result {
             check_surface(&client).await?;
             check_logging(&s, &client, era).await?;
             check_subscriptions(&s, &client, era).await?;
-            check_server_requests(&client, era).await
+            check_server_requests(&client, era).await?;
+            check_roots_changed(&s, &client, era).await
         }
         .await;
         r.map_err(|e| format!("{e}\n--- mcpmux log ---\n{}", log.text()).into())
@@ -308,6 +309,20 @@ async fn check_server_requests(client: &Client, era: Era) -> Result {
                 "a clear error: {message}"
             );
         }
+    }
+    Ok(())
+}
+
+/// A 2025-11-25 client's roots list_changed reaches the 2025-era backends.
+async fn check_roots_changed(s: &Scratch, client: &Client, era: Era) -> Result {
+    if era == Era::Legacy {
+        client.peer().notify_roots_list_changed().await?;
+        eventually(
+            "alpha to hear that the roots changed",
+            Duration::from_secs(5),
+            || async { s.read_events().contains("roots changed alpha") },
+        )
+        .await?;
     }
     Ok(())
 }
