@@ -2,7 +2,8 @@
 //! `_meta` (minus its own hop's keys), the backend's timeout reset by
 //! progress, the call registered where progress, logs and server-to-client
 //! requests find their way back, the client's cancellation passed on (also
-//! when the client's task is dropped), and every failure turned into a
+//! when the client's task is dropped), a 2026-07-28 backend's input-required
+//! results driven for a 2025-11-25 client, and every failure turned into a
 //! message that names the backend.
 
 #![allow(deprecated)] // logging levels travel with requests; logging is deprecated by SEP-2577
@@ -11,10 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolResponse, CallToolResult, CancelledNotificationParam, ClientRequest, ContentBlock, RequestId,
-    RequestMetaObject, ServerResult,
+    CallToolResponse, CallToolResult, CancelledNotificationParam, ClientRequest, ContentBlock, DEFAULT_MRTR_MAX_ROUNDS,
+    GetExtensions, InputRequest, InputResponses, RequestId, RequestMetaObject, ServerRequest, ServerResult,
 };
-use rmcp::service::{PeerRequestOptions, RequestContext, ServiceError};
+use rmcp::service::{OriginatingRequestId, PeerRequestOptions, RequestContext, ServiceError};
 use rmcp::{ErrorData, Peer, RoleClient, RoleServer};
 
 use crate::backend::Backend;
@@ -110,6 +111,93 @@ impl Hub {
             // (Dropping `call` tells the backend.)
             () = ctx.ct.cancelled() => Err(Failure::Cancelled),
         }
+    }
+}
+
+impl Hub {
+    /// Forwards `request` and, for a 2025-11-25 client, drives the backend's
+    /// 2026-07-28 input-required results itself: each input request (sampling,
+    /// elicitation, roots) is sent to the client as the server-to-client
+    /// request it would have been, tied to the client's call, and the
+    /// request is retried with the answers and the backend's state, for at
+    /// most `DEFAULT_MRTR_MAX_ROUNDS` rounds. A 2026-07-28 client gets the
+    /// input-required result as it is (and retries by itself).
+    pub(crate) async fn forward_driving_input(
+        &self,
+        backend: &Arc<str>,
+        request: impl Fn(Option<InputResponses>, Option<String>) -> ClientRequest,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, Failure> {
+        let mut result = self.forward(backend, request(None, None), ctx).await?;
+        if Era::of(ctx) == Era::Stateless {
+            return Ok(result);
+        }
+        for _ in 0..DEFAULT_MRTR_MAX_ROUNDS {
+            let ServerResult::InputRequiredResult(asked) = result else {
+                return Ok(result);
+            };
+            let mut answers = InputResponses::new();
+            for (key, input) in asked.input_requests.unwrap_or_default() {
+                answers.insert(key, ask_client(ctx, input).await?);
+            }
+            result = self
+                .forward(backend, request(Some(answers), asked.request_state), ctx)
+                .await?;
+        }
+        Err(Failure::Unavailable(format!(
+            "backend {backend:?} still asked for input after {DEFAULT_MRTR_MAX_ROUNDS} rounds"
+        )))
+    }
+}
+
+/// Asks a 2025-11-25 client one of a backend's input requests, as the
+/// server-to-client request it stands for; its answer as JSON.
+async fn ask_client(ctx: &RequestContext<RoleServer>, input: InputRequest) -> Result<serde_json::Value, Failure> {
+    let caps = ctx
+        .client_capabilities()
+        .or_else(|| ctx.peer.peer_info().map(|i| i.capabilities.clone()));
+    let (request, what, declared) = match input {
+        InputRequest::CreateMessage(r) => (
+            ServerRequest::CreateMessageRequest(r),
+            "sampling",
+            caps.as_ref().is_some_and(|c| c.sampling.is_some()),
+        ),
+        InputRequest::Elicitation(r) => (
+            ServerRequest::ElicitRequest(r),
+            "elicitation",
+            caps.as_ref().is_some_and(|c| c.elicitation.is_some()),
+        ),
+        InputRequest::ListRoots(r) => (
+            ServerRequest::ListRootsRequest(r),
+            "roots",
+            caps.as_ref().is_some_and(|c| c.roots.is_some()),
+        ),
+        _ => {
+            return Err(Failure::Error(ErrorData::invalid_request(
+                "the backend asked for a kind of input mcpmux does not know",
+                None,
+            )));
+        }
+    };
+    if !declared {
+        return Err(Failure::Error(ErrorData::invalid_request(
+            format!("the backend asked for {what}, which the client did not declare"),
+            None,
+        )));
+    }
+    let mut request = request;
+    request.extensions_mut().insert(OriginatingRequestId(ctx.id.clone()));
+    let answer = tokio::select! {
+        r = ctx.peer.send_request(request) => r,
+        () = ctx.ct.cancelled() => return Err(Failure::Cancelled),
+    };
+    match answer {
+        Ok(result) => serde_json::to_value(result)
+            .map_err(|e| Failure::Unavailable(format!("the client's {what} answer did not serialize: {e}"))),
+        Err(ServiceError::McpError(e)) => Err(Failure::Error(e)),
+        Err(e) => Err(Failure::Unavailable(format!(
+            "the client did not answer the {what} request: {e}"
+        ))),
     }
 }
 

@@ -16,7 +16,7 @@ use arc_swap::ArcSwap;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest, CompleteRequest,
     CompleteRequestParams, CompleteResult, GetPromptRequest, GetPromptRequestParams, GetPromptResponse,
-    InitializeResult, LoggingLevel, PromptsCapability, ReadResourceRequest, ReadResourceRequestParams,
+    InitializeResult, InputResponses, LoggingLevel, PromptsCapability, ReadResourceRequest, ReadResourceRequestParams,
     ReadResourceResponse, Reference, ResourcesCapability, ServerCapabilities, ServerResult, SetLevelRequestParams,
     SubscribeRequestParams, ToolsCapability, UnsubscribeRequestParams,
 };
@@ -375,9 +375,16 @@ impl Hub {
         };
         params.name = route.name.to_string().into();
         params.meta = None;
-        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        let request = |answers: Option<InputResponses>, state: Option<String>| {
+            let mut p = params.clone();
+            if answers.is_some() {
+                p.input_responses = answers;
+                p.request_state = state;
+            }
+            ClientRequest::CallToolRequest(CallToolRequest::new(p))
+        };
         let prefix = self.prefix_of(&route.backend);
-        match self.forward(&route.backend, request, &ctx).await {
+        match self.forward_driving_input(&route.backend, request, &ctx).await {
             Ok(ServerResult::CallToolResult(mut r)) => {
                 uri::rewrite_blocks(&prefix, &mut r.content);
                 Ok(CallToolResponse::Complete(r))
@@ -404,8 +411,15 @@ impl Hub {
         params.name = route.name.to_string();
         params.meta = None;
         let prefix = self.prefix_of(&route.backend);
-        let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(params));
-        match self.forward(&route.backend, request, &ctx).await {
+        let request = |answers: Option<InputResponses>, state: Option<String>| {
+            let mut p = params.clone();
+            if answers.is_some() {
+                p.input_responses = answers;
+                p.request_state = state;
+            }
+            ClientRequest::GetPromptRequest(GetPromptRequest::new(p))
+        };
+        match self.forward_driving_input(&route.backend, request, &ctx).await {
             Ok(ServerResult::GetPromptResult(mut r)) => {
                 for m in &mut r.messages {
                     uri::rewrite_block(&prefix, &mut m.content);
@@ -431,8 +445,15 @@ impl Hub {
         params.uri = original;
         params.meta = None;
         let prefix = self.prefix_of(&backend);
-        let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
-        match self.forward(&backend, request, &ctx).await {
+        let request = |answers: Option<InputResponses>, state: Option<String>| {
+            let mut p = params.clone();
+            if answers.is_some() {
+                p.input_responses = answers;
+                p.request_state = state;
+            }
+            ClientRequest::ReadResourceRequest(ReadResourceRequest::new(p))
+        };
+        match self.forward_driving_input(&backend, request, &ctx).await {
             Ok(ServerResult::ReadResourceResult(mut r)) => {
                 for c in &mut r.contents {
                     uri::rewrite_contents(&prefix, c);
