@@ -27,7 +27,8 @@ use rmcp::model::{
     SubscriptionFilter, Tool, ToolsCapability, UnsubscribeRequestParams,
 };
 use rmcp::model::{
-    ClientResult, CreateMessageRequestParams, ElicitRequest, ElicitRequestParams, SamplingMessage, ServerRequest,
+    ClientResult, CreateMessageRequest, CreateMessageRequestParams, ElicitRequest, ElicitRequestParams, InputRequest,
+    InputRequests, InputRequiredResult, SamplingMessage, ServerRequest,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext, SubscriptionSink};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, ServiceExt};
@@ -99,6 +100,7 @@ pub const FIXED: &[&str] = &[
     "log",
     "touch",
     "ask",
+    "ask_input",
 ];
 
 impl Backend {
@@ -462,6 +464,44 @@ impl ServerHandler for Backend {
                     sampled.join(""),
                     elicited.content.unwrap_or_default()
                 ))
+            }
+            "ask_input" => {
+                // The 2026-07-28 way to ask: an input-required result, then a retry.
+                let Some(answers) = params.input_responses.clone() else {
+                    let prompt = arg("prompt").as_str().unwrap_or("").to_string();
+                    let form: ElicitRequestParams = serde_json::from_value(json!({
+                        "mode": "form",
+                        "message": "Your name?",
+                        "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}},
+                    }))
+                    .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+                    let mut asks = InputRequests::new();
+                    asks.insert(
+                        "s".into(),
+                        InputRequest::CreateMessage(CreateMessageRequest::new(CreateMessageRequestParams::new(
+                            vec![SamplingMessage::user_text(prompt)],
+                            10,
+                        ))),
+                    );
+                    asks.insert("e".into(), InputRequest::Elicitation(ElicitRequest::new(form)));
+                    return Ok(
+                        InputRequiredResult::new(Some(asks), Some(format!("state-of-{}", self.opts.name))).into(),
+                    );
+                };
+                if params.request_state.as_deref() != Some(&format!("state-of-{}", self.opts.name)) {
+                    return Err(ErrorData::invalid_params("the request state did not come back", None));
+                }
+                let content = &answers.get("s").cloned().unwrap_or_default()["content"];
+                let sampled = content
+                    .as_array()
+                    .and_then(|a| a.first())
+                    .unwrap_or(content)
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let elicited = answers.get("e").map(|e| e["content"].clone()).unwrap_or_default();
+                text(format!("{}: sampled {sampled:?}, elicited {elicited}", self.opts.name))
             }
             "touch" => {
                 let uri = self.uri(arg("path").as_str().unwrap_or("static"));

@@ -286,9 +286,13 @@ async fn check_subscriptions(s: &Scratch, client: &Client, era: Era) -> Result {
 
 /// A 2025-era backend asks for sampling and elicitation during a call; a
 /// 2025-11-25 client (which declared both) answers them through mcpmux. A
-/// 2026-07-28 client cannot be asked mid-call (input-required results are not
-/// bridged yet): the backend gets a clear error, which the call reports.
+/// 2026-07-28 client cannot be asked mid-call (that bridge is not built yet):
+/// the backend gets a clear error, which the call reports. A 2026-07-28
+/// backend asks with an input-required result: mcpmux drives it for a
+/// 2025-11-25 client, and passes it through (and the retry back) for a
+/// 2026-07-28 one.
 async fn check_server_requests(client: &Client, era: Era) -> Result {
+    check_input_required(client, era).await?;
     let r = call(client, "alpha__ask", json!({"prompt": "abc"})).await;
     match era {
         Era::Legacy => {
@@ -323,6 +327,40 @@ async fn check_roots_changed(s: &Scratch, client: &Client, era: Era) -> Result {
             || async { s.read_events().contains("roots changed alpha") },
         )
         .await?;
+    }
+    Ok(())
+}
+
+async fn check_input_required(client: &Client, era: Era) -> Result {
+    let mut params = rmcp::model::CallToolRequestParams::new("beta__ask_input");
+    params.arguments = json!({"prompt": "xyz"}).as_object().cloned();
+    let want = r#"beta: sampled "zyx", elicited {"name":"tester"}"#;
+    match era {
+        Era::Legacy => {
+            let r = client.peer().call_tool(params).await?;
+            assert_eq!(text_of(&r), want, "{r:?}");
+        }
+        Era::Modern => {
+            let first = client.peer().call_tool_once(params.clone()).await?;
+            let rmcp::model::CallToolResponse::InputRequired(asked) = first else {
+                return Err(format!("not input-required: {first:?}").into());
+            };
+            let asks = asked.input_requests.clone().unwrap_or_default();
+            assert_eq!(asks.keys().collect::<Vec<_>>(), ["e", "s"], "{asked:?}");
+            let mut answers = rmcp::model::InputResponses::new();
+            answers.insert(
+                "s".into(),
+                json!({"role": "assistant", "content": {"type": "text", "text": "zyx"}, "model": "test-model"}),
+            );
+            answers.insert("e".into(), json!({"action": "accept", "content": {"name": "tester"}}));
+            params.input_responses = Some(answers);
+            params.request_state = asked.request_state.clone();
+            let done = client.peer().call_tool_once(params).await?;
+            let rmcp::model::CallToolResponse::Complete(r) = done else {
+                return Err(format!("not complete: {done:?}").into());
+            };
+            assert_eq!(text_of(&r), want, "{r:?}");
+        }
     }
     Ok(())
 }
