@@ -8,20 +8,23 @@
 
 #![allow(deprecated)] // logging levels travel with requests; logging is deprecated by SEP-2577
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
     CallToolResponse, CallToolResult, CancelledNotificationParam, ClientRequest, ContentBlock, DEFAULT_MRTR_MAX_ROUNDS,
-    GetExtensions, InputRequest, InputResponses, RequestId, RequestMetaObject, ServerRequest, ServerResult,
+    GetExtensions, InputRequest, InputRequests, InputRequiredResult, InputResponses, RequestId, RequestMetaObject,
+    ServerRequest, ServerResult,
 };
 use rmcp::service::{OriginatingRequestId, PeerRequestOptions, RequestContext, ServiceError};
 use rmcp::{ErrorData, Peer, RoleClient, RoleServer};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::Backend;
 use crate::bridge::Era;
 use crate::hub::Hub;
-use crate::progress::Caller;
+use crate::progress::{Caller, RouteGuard};
 use crate::redact;
 
 /// How long a call's answer waits for progress notifications and log
@@ -63,19 +66,23 @@ impl Hub {
             }
         };
         let client_token = ctx.meta.get_progress_token();
+        let stateless = Era::of(ctx) == Era::Stateless;
         // A 2026-07-28 call hears the backend's log messages on its own stream.
-        let log = (Era::of(ctx) == Era::Stateless)
+        let log = stateless
             .then(|| ctx.meta.log_level())
             .flatten()
             .map(|level| (ctx.peer.clone(), level));
         let wants_notifications = client_token.is_some() || log.is_some();
+        // A 2026-07-28 client is asked through input-required results.
+        let (asks_tx, asks) = mpsc::unbounded_channel();
         let caller = Caller {
             peer: ctx.peer.clone(),
             request: ctx.id.clone(),
-            stateless: Era::of(ctx) == Era::Stateless,
+            stateless,
             capabilities: ctx.client_capabilities(),
+            asks: stateless.then_some(asks_tx),
         };
-        let progress = self.relay.progress.register(
+        let route = self.relay.progress.register(
             backend,
             handle.progress_token.clone(),
             handle.id.clone(),
@@ -83,34 +90,102 @@ impl Hub {
             client_token.map(|t| (ctx.peer.clone(), t)),
             log,
         );
-        let mut call = InFlight {
-            peer: peer.clone(),
-            id: handle.id.clone(),
-            response: Some(Box::pin(handle.await_response())),
+        let pending = Pending {
+            backend: b.clone(),
+            call: InFlight {
+                peer: peer.clone(),
+                id: handle.id.clone(),
+                response: Some(Box::pin(handle.await_response())),
+            },
+            route,
+            asks,
+            wants_notifications,
         };
+        self.wait(pending, ctx).await
+    }
+
+    /// Waits for a backend call's answer on behalf of client request `ctx`.
+    /// When the backend asks a 2026-07-28 client something mid-call, the call
+    /// is parked and the client gets an input-required result whose state
+    /// names it; the client's retry resumes it (`resume`).
+    async fn wait(&self, mut pending: Pending, ctx: &RequestContext<RoleServer>) -> Result<ServerResult, Failure> {
+        let Pending {
+            call,
+            route,
+            asks,
+            wants_notifications,
+            ..
+        } = &mut pending;
         let answered = async {
             let result = call.wait().await;
             // The answer may have overtaken the last progress or log message:
             // let them through first.
-            if wants_notifications {
-                progress.settle(SETTLE).await;
+            if *wants_notifications {
+                route.settle(SETTLE).await;
             }
             result
         };
-        tokio::select! {
-            result = answered => match result {
-                Ok(r) => Ok(r),
-                Err(ServiceError::McpError(e)) => Err(Failure::Error(e)),
-                Err(e) => {
-                    if matches!(e, ServiceError::TransportSend(_) | ServiceError::TransportClosed) {
-                        b.request_reconnect();
+        let asked = tokio::select! {
+            result = answered => {
+                let b = &pending.backend;
+                return match result {
+                    Ok(r) => Ok(r),
+                    Err(ServiceError::McpError(e)) => Err(Failure::Error(e)),
+                    Err(e) => {
+                        if matches!(e, ServiceError::TransportSend(_) | ServiceError::TransportClosed) {
+                            b.request_reconnect();
+                        }
+                        Err(Failure::Unavailable(backend_error(b, &e)))
                     }
-                    Err(Failure::Unavailable(backend_error(b, &e)))
-                }
-            },
-            // (Dropping `call` tells the backend.)
-            () = ctx.ct.cancelled() => Err(Failure::Cancelled),
+                };
+            }
+            Some(first) = asks.recv() => first,
+            // (Dropping `pending` tells the backend.)
+            () = ctx.ct.cancelled() => return Err(Failure::Cancelled),
+        };
+        let mut questions = vec![asked];
+        while let Ok(more) = pending.asks.try_recv() {
+            questions.push(more);
         }
+        let mut input_requests = InputRequests::new();
+        let mut answers = Vec::new();
+        for (i, q) in questions.into_iter().enumerate() {
+            let key = format!("mcpmux-{i}");
+            input_requests.insert(key.clone(), q.input);
+            answers.push((key, q.answer));
+        }
+        let token = self.parked.park(Parked { pending, answers });
+        Ok(ServerResult::InputRequiredResult(InputRequiredResult::new(
+            Some(input_requests),
+            Some(format!("{PARKED}{token}")),
+        )))
+    }
+
+    /// A 2026-07-28 client's retry of a parked call: its answers go to the
+    /// backend's waiting requests, and the call is waited for again.
+    pub(crate) async fn resume(
+        &self,
+        state: &str,
+        mut responses: InputResponses,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, Failure> {
+        let Some(parked) = state.strip_prefix(PARKED).and_then(|token| self.parked.take(token)) else {
+            return Err(Failure::Error(ErrorData::invalid_params(
+                "this requestState names no call mcpmux is holding (it ended or expired); call again",
+                None,
+            )));
+        };
+        for (key, answer) in parked.answers {
+            let value = responses.remove(&key).ok_or_else(|| {
+                ErrorData::invalid_params(format!("the retry has no inputResponses entry {key:?}"), None)
+            });
+            let _ = answer.send(value);
+        }
+        parked
+            .pending
+            .route
+            .retarget(ctx.peer.clone(), ctx.id.clone(), ctx.meta.get_progress_token());
+        self.wait(parked.pending, ctx).await
     }
 }
 
@@ -126,9 +201,14 @@ impl Hub {
         &self,
         backend: &Arc<str>,
         request: impl Fn(Option<InputResponses>, Option<String>) -> ClientRequest,
+        client_state: Option<(String, InputResponses)>,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, Failure> {
-        let mut result = self.forward(backend, request(None, None), ctx).await?;
+        let mut result = match client_state {
+            // A 2026-07-28 client answering what a parked call asked.
+            Some((state, answers)) if state.starts_with(PARKED) => self.resume(&state, answers, ctx).await?,
+            _ => self.forward(backend, request(None, None), ctx).await?,
+        };
         if Era::of(ctx) == Era::Stateless {
             return Ok(result);
         }
@@ -201,6 +281,80 @@ async fn ask_client(ctx: &RequestContext<RoleServer>, input: InputRequest) -> Re
     }
 }
 
+/// The prefix of the `requestState` mcpmux gives a parked call.
+pub(crate) const PARKED: &str = "mcpmux-parked:";
+
+/// How long a parked call waits for its client's retry before it is
+/// cancelled at the backend.
+const PARK_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A backend call on its way: its answer, its route back, and the questions
+/// its backend asks a 2026-07-28 client mid-call.
+pub(crate) struct Pending {
+    backend: Arc<Backend>,
+    call: InFlight,
+    route: RouteGuard,
+    asks: mpsc::UnboundedReceiver<InputAsk>,
+    wants_notifications: bool,
+}
+
+/// A question a backend asks a 2026-07-28 client mid-call, and where its
+/// answer (the client's `inputResponses` entry) goes.
+pub struct InputAsk {
+    pub input: InputRequest,
+    pub answer: oneshot::Sender<Result<serde_json::Value, ErrorData>>,
+}
+
+/// A call whose client was asked something and has not retried yet.
+pub(crate) struct Parked {
+    pending: Pending,
+    answers: Vec<(String, oneshot::Sender<Result<serde_json::Value, ErrorData>>)>,
+}
+
+/// The parked calls, by token; each is cancelled after `PARK_TIMEOUT`.
+#[derive(Default)]
+pub(crate) struct ParkedCalls {
+    calls: Arc<Mutex<HashMap<String, Parked>>>,
+}
+
+impl ParkedCalls {
+    fn park(&self, parked: Parked) -> String {
+        let token = format!("{:032x}", rand_token());
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token.clone(), parked);
+        let calls = Arc::downgrade(&self.calls);
+        let expired = token.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(PARK_TIMEOUT).await;
+            if let Some(calls) = calls.upgrade() {
+                // Dropped: the backend is told the call was cancelled.
+                let _ = calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&expired);
+            }
+        });
+        token
+    }
+
+    fn take(&self, token: &str) -> Option<Parked> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).remove(token)
+    }
+}
+
+/// 128 unguessable bits for a parked call's token (the requestState a
+/// client holds must not name another client's call).
+fn rand_token() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut bits = 0u128;
+    for _ in 0..2 {
+        // RandomState is seeded from the OS's randomness per instance.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(bits);
+        bits = (bits << 64) | u128::from(h.finish());
+    }
+    bits
+}
+
 /// Why a forwarded request has no result.
 pub(crate) enum Failure {
     /// The backend's own JSON-RPC error, or mcpmux's about the request: passed on as it is.
@@ -237,7 +391,7 @@ impl Failure {
     }
 }
 
-type Pending = std::pin::Pin<Box<dyn Future<Output = Result<ServerResult, ServiceError>> + Send>>;
+type Answer = std::pin::Pin<Box<dyn Future<Output = Result<ServerResult, ServiceError>> + Send>>;
 
 /// A request to a backend that is still waiting for its answer. Dropped
 /// before the answer came — the client cancelled, or its 2026-07-28 HTTP
@@ -248,7 +402,7 @@ type Pending = std::pin::Pin<Box<dyn Future<Output = Result<ServerResult, Servic
 struct InFlight {
     peer: Peer<RoleClient>,
     id: RequestId,
-    response: Option<Pending>,
+    response: Option<Answer>,
 }
 
 impl InFlight {

@@ -25,7 +25,7 @@ use rmcp::{ErrorData, RoleServer};
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{self, Backend, Changes, Status};
-use crate::forward::Failure;
+use crate::forward::{Failure, ParkedCalls};
 use crate::fronts::{Changed, Session};
 use crate::relay::Relay;
 use crate::resolve::{Resolved, Settings};
@@ -72,6 +72,8 @@ pub struct Hub {
     rebuild_lock: Mutex<()>,
     /// Progress, logs, resource updates and list changes on their way to clients.
     pub relay: Arc<Relay>,
+    /// Calls whose 2026-07-28 client was asked something mid-call.
+    pub(crate) parked: ParkedCalls,
     started: Instant,
 }
 
@@ -92,6 +94,7 @@ impl Hub {
             info: ArcSwap::from_pointee(InitializeResult::new(ServerCapabilities::default())),
             rebuild_lock: Mutex::new(()),
             relay: Arc::default(),
+            parked: ParkedCalls::default(),
             started: Instant::now(),
         };
         hub.info.store(Arc::new(hub.server_info()));
@@ -384,7 +387,8 @@ impl Hub {
             ClientRequest::CallToolRequest(CallToolRequest::new(p))
         };
         let prefix = self.prefix_of(&route.backend);
-        match self.forward_driving_input(&route.backend, request, &ctx).await {
+        let state = client_state(params.request_state.as_ref(), params.input_responses.as_ref());
+        match self.forward_driving_input(&route.backend, request, state, &ctx).await {
             Ok(ServerResult::CallToolResult(mut r)) => {
                 uri::rewrite_blocks(&prefix, &mut r.content);
                 Ok(CallToolResponse::Complete(r))
@@ -419,7 +423,8 @@ impl Hub {
             }
             ClientRequest::GetPromptRequest(GetPromptRequest::new(p))
         };
-        match self.forward_driving_input(&route.backend, request, &ctx).await {
+        let state = client_state(params.request_state.as_ref(), params.input_responses.as_ref());
+        match self.forward_driving_input(&route.backend, request, state, &ctx).await {
             Ok(ServerResult::GetPromptResult(mut r)) => {
                 for m in &mut r.messages {
                     uri::rewrite_block(&prefix, &mut m.content);
@@ -453,7 +458,8 @@ impl Hub {
             }
             ClientRequest::ReadResourceRequest(ReadResourceRequest::new(p))
         };
-        match self.forward_driving_input(&backend, request, &ctx).await {
+        let state = client_state(params.request_state.as_ref(), params.input_responses.as_ref());
+        match self.forward_driving_input(&backend, request, state, &ctx).await {
             Ok(ServerResult::ReadResourceResult(mut r)) => {
                 for c in &mut r.contents {
                     uri::rewrite_contents(&prefix, c);
@@ -641,4 +647,9 @@ impl Hub {
             .get(backend)
             .map_or_else(|| Arc::from(""), |b| b.spec.prefix.clone())
     }
+}
+
+/// A client retry's state and answers, if it carries any.
+fn client_state(state: Option<&String>, answers: Option<&InputResponses>) -> Option<(String, InputResponses)> {
+    state.map(|s| (s.clone(), answers.cloned().unwrap_or_default()))
 }

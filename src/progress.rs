@@ -52,6 +52,9 @@ pub struct Caller {
     /// The client speaks 2026-07-28 (no server-to-client requests there).
     pub stateless: bool,
     pub capabilities: Option<ClientCapabilities>,
+    /// Where a 2026-07-28 client's questions go (the call turns them into an
+    /// input-required result).
+    pub asks: Option<tokio::sync::mpsc::UnboundedSender<crate::forward::InputAsk>>,
 }
 
 #[derive(Default)]
@@ -70,6 +73,19 @@ pub struct RouteGuard {
 }
 
 impl RouteGuard {
+    /// The call now serves another client request (a 2026-07-28 client's
+    /// retry of a parked call): progress and questions go there.
+    pub fn retarget(&self, peer: Peer<RoleServer>, request: RequestId, token: Option<ProgressToken>) {
+        if let Some(r) = self.routes.lock().get_mut(&self.key) {
+            r.caller.peer = peer.clone();
+            r.caller.request = request;
+            r.to = token.map(|t| (peer.clone(), t));
+            if let Some((log_peer, _)) = &mut r.log {
+                *log_peer = peer;
+            }
+        }
+    }
+
     /// Waits (at most `limit`) until every progress notification that
     /// arrived for this call before now has been forwarded.
     pub async fn settle(&self, limit: Duration) {

@@ -10,15 +10,17 @@
 use std::sync::{Arc, Weak};
 
 use super::Backend;
+use crate::forward::InputAsk;
 use crate::progress::ProgressRoutes;
 use crate::relay::Relay;
 
 use rmcp::model::{
     ClientCapabilities, ClientConfig, ClientResult, CreateMessageRequest, CreateMessageRequestParams,
     CreateMessageResult, ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationCapability,
-    FormElicitationCapability, GetExtensions, Implementation, ListRootsRequest, ListRootsResult, LoggingLevel,
-    LoggingMessageNotificationParam, ProgressNotificationParam, ProtocolVersion, ResourceUpdatedNotificationParam,
-    Root, RootsCapabilities, SamplingCapability, ServerRequest, UrlElicitationCapability,
+    FormElicitationCapability, GetExtensions, Implementation, InputRequest, ListRootsRequest, ListRootsResult,
+    LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, ProtocolVersion,
+    ResourceUpdatedNotificationParam, Root, RootsCapabilities, SamplingCapability, ServerRequest,
+    UrlElicitationCapability,
 };
 use rmcp::service::{InboundStreamOrigin, NotificationContext, OriginatingRequestId, RequestContext, ServiceError};
 use rmcp::{ClientHandler, ErrorData, RoleClient};
@@ -98,10 +100,11 @@ impl Ask {
 
 impl BackendClient {
     /// Passes a server-to-client request on to the client whose call caused
-    /// it, tied to that call, and returns the client's answer; a request that
-    /// cannot be attributed, or whose client lacks the capability or speaks
-    /// 2026-07-28, gets a clear error (never a hang: the backend's own
-    /// cancellation ends the wait).
+    /// it, tied to that call, and returns the client's answer — a 2026-07-28
+    /// client through an input-required result and its retry; a request that
+    /// cannot be attributed, or whose client lacks the capability, gets a
+    /// clear error (never a hang: the backend's own cancellation, or the
+    /// parked call's expiry, ends the wait).
     async fn ask(
         &self,
         ask: Ask,
@@ -124,16 +127,15 @@ impl BackendClient {
             .progress
             .caller(&self.name, origin.as_ref())
             .map_err(|why| refuse(why.to_string()))?;
-        if caller.stateless {
-            return Err(refuse(
-                "the client speaks 2026-07-28, where servers ask through input-required results, which mcpmux does not bridge yet".into(),
-            ));
-        }
         let caps = caller
             .capabilities
+            .clone()
             .or_else(|| caller.peer.peer_info().map(|i| i.capabilities.clone()));
         if !ask.supported_by(caps.as_ref()) {
             return Err(refuse(format!("the client did not declare {}", ask.what())));
+        }
+        if caller.stateless {
+            return self.ask_stateless(ask, request, caller, ctx).await.map_err(refuse);
         }
         let mut request = request;
         request
@@ -152,6 +154,38 @@ impl BackendClient {
             },
             () = ctx.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the backend", None)),
         }
+    }
+
+    /// Asks a 2026-07-28 client, which may not be sent requests: the client's
+    /// call answers with an input-required result carrying the question, and
+    /// the client's retry brings the answer (see `forward`).
+    async fn ask_stateless(
+        &self,
+        ask: Ask,
+        request: ServerRequest,
+        caller: crate::progress::Caller,
+        ctx: &RequestContext<RoleClient>,
+    ) -> Result<ClientResult, String> {
+        let input = match request {
+            ServerRequest::CreateMessageRequest(r) => InputRequest::CreateMessage(r),
+            ServerRequest::ElicitRequest(r) => InputRequest::Elicitation(r),
+            ServerRequest::ListRootsRequest(r) => InputRequest::ListRoots(r),
+            _ => return Err("mcpmux cannot ask a 2026-07-28 client that".into()),
+        };
+        let asks = caller.asks.ok_or("the client call takes no questions")?;
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        asks.send(InputAsk { input, answer })
+            .map_err(|_| "the client call has ended".to_string())?;
+        let value = tokio::select! {
+            r = answered => r.map_err(|_| "the client did not retry the call in time".to_string())?.map_err(|e| e.message.to_string())?,
+            () = ctx.ct.cancelled() => return Err("cancelled by the backend".into()),
+        };
+        let parsed = match ask {
+            Ask::Sampling => serde_json::from_value(value).map(|r| ClientResult::CreateMessageResult(Box::new(r))),
+            Ask::Elicitation => serde_json::from_value(value).map(ClientResult::ElicitResult),
+            Ask::Roots => serde_json::from_value(value).map(ClientResult::ListRootsResult),
+        };
+        parsed.map_err(|e| format!("the client's answer is not a {} result: {e}", ask.what()))
     }
 
     /// roots/list from a backend outside any call: the roots of every
