@@ -285,48 +285,62 @@ async fn check_subscriptions(s: &Scratch, client: &Client, era: Era) -> Result {
 }
 
 /// A 2025-era backend asks for sampling and elicitation during a call; a
-/// 2025-11-25 client (which declared both) answers them through mcpmux. A
-/// 2026-07-28 client cannot be asked mid-call (that bridge is not built yet):
-/// the backend gets a clear error, which the call reports. A 2026-07-28
-/// backend asks with an input-required result: mcpmux drives it for a
-/// 2025-11-25 client, and passes it through (and the retry back) for a
-/// 2026-07-28 one.
+/// 2025-11-25 client (which declared both) answers them through mcpmux, and a
+/// 2026-07-28 client answers the input-required results mcpmux turns them
+/// into. A 2026-07-28 backend asks with an input-required result: mcpmux
+/// drives it for a 2025-11-25 client, and passes it through (and the retry
+/// back) for a 2026-07-28 one.
 async fn check_server_requests(client: &Client, era: Era) -> Result {
     check_input_required(client, era).await?;
-    let r = call(client, "alpha__ask", json!({"prompt": "abc"})).await;
+    let want = r#"alpha: sampled "cba", elicited {"name":"tester"}"#;
+    let mut params = rmcp::model::CallToolRequestParams::new("alpha__ask");
+    params.arguments = json!({"prompt": "abc"}).as_object().cloned();
     match era {
         Era::Legacy => {
-            let r = r?;
-            assert_eq!(
-                text_of(&r),
-                r#"alpha: sampled "cba", elicited {"name":"tester"}"#,
-                "{r:?}"
-            );
+            let r = call(client, "alpha__ask", json!({"prompt": "abc"})).await?;
+            assert_eq!(text_of(&r), want, "{r:?}");
         }
         Era::Modern => {
-            let message = match r {
-                Ok(r) => text_of(&r),
-                Err(e) => e.to_string(),
+            // The 2025-era backend asks mid-call; mcpmux parks the call and
+            // asks this client with input-required results, one per question.
+            let mut rounds = 0;
+            let r = loop {
+                match client.peer().call_tool_once(params.clone()).await? {
+                    rmcp::model::CallToolResponse::Complete(r) => break r,
+                    rmcp::model::CallToolResponse::InputRequired(asked) => {
+                        rounds += 1;
+                        assert!(rounds <= 3, "too many rounds: {asked:?}");
+                        let mut answers = rmcp::model::InputResponses::new();
+                        for (key, input) in asked.input_requests.clone().unwrap_or_default() {
+                            let answer = match input {
+                                rmcp::model::InputRequest::CreateMessage(_) => json!({
+                                    "role": "assistant",
+                                    "content": {"type": "text", "text": "cba"},
+                                    "model": "test-model",
+                                }),
+                                rmcp::model::InputRequest::Elicitation(_) => {
+                                    json!({"action": "accept", "content": {"name": "tester"}})
+                                }
+                                other => return Err(format!("unexpected question {other:?}").into()),
+                            };
+                            answers.insert(key, answer);
+                        }
+                        params.input_responses = Some(answers);
+                        params.request_state = asked.request_state.clone();
+                    }
+                    other => return Err(format!("unexpected answer {other:?}").into()),
+                }
             };
+            assert_eq!(text_of(&r), want, "{r:?}");
+            assert_eq!(rounds, 2, "one round for the sampling, one for the elicitation");
+            // A retry naming no parked call is refused clearly.
+            params.request_state = Some("mcpmux-parked:nonsense".into());
+            let refused = client.peer().call_tool_once(params).await;
             assert!(
-                message.contains("input-required results") && message.contains("sampling"),
-                "a clear error: {message}"
+                refused.as_ref().is_err_and(|e| e.to_string().contains("names no call")),
+                "{refused:?}"
             );
         }
-    }
-    Ok(())
-}
-
-/// A 2025-11-25 client's roots list_changed reaches the 2025-era backends.
-async fn check_roots_changed(s: &Scratch, client: &Client, era: Era) -> Result {
-    if era == Era::Legacy {
-        client.peer().notify_roots_list_changed().await?;
-        eventually(
-            "alpha to hear that the roots changed",
-            Duration::from_secs(5),
-            || async { s.read_events().contains("roots changed alpha") },
-        )
-        .await?;
     }
     Ok(())
 }
@@ -361,6 +375,20 @@ async fn check_input_required(client: &Client, era: Era) -> Result {
             };
             assert_eq!(text_of(&r), want, "{r:?}");
         }
+    }
+    Ok(())
+}
+
+/// A 2025-11-25 client's roots list_changed reaches the 2025-era backends.
+async fn check_roots_changed(s: &Scratch, client: &Client, era: Era) -> Result {
+    if era == Era::Legacy {
+        client.peer().notify_roots_list_changed().await?;
+        eventually(
+            "alpha to hear that the roots changed",
+            Duration::from_secs(5),
+            || async { s.read_events().contains("roots changed alpha") },
+        )
+        .await?;
     }
     Ok(())
 }
