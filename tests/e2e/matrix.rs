@@ -5,9 +5,12 @@
 //! stdio and HTTP, the Python SDK's server (`py_backend.py`) over stdio and
 //! HTTP, and the npm "everything" server over stdio. Every cell is checked:
 //! the paginated catalog, a call, progress, cancellation, a list change and a
-//! passed-through JSON-RPC error; only the cells in `EXPECTED_EXCEPTIONS` are
-//! skipped, with their reason. One trial per client reports every failing
-//! cell as `client × backend: check: why`.
+//! passed-through JSON-RPC error; the two Python rows (issue 7) also check
+//! prompts, resources and templates under their public `mcpmux://` URIs,
+//! completions, and a backend asking the client for sampling and elicitation
+//! mid-call. Only the cells in `EXPECTED_EXCEPTIONS` are skipped, with their
+//! reason. One trial per client reports every failing cell as
+//! `client × backend: check: why`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -124,16 +127,33 @@ enum Check {
     Cancel,
     ListChange,
     Error,
+    Prompt,
+    Resource,
+    Complete,
+    Ask,
 }
 
-const CHECKS: [Check; 6] = [
+const CHECKS: [Check; 10] = [
     Check::Catalog,
     Check::Call,
     Check::Progress,
     Check::Cancel,
     Check::ListChange,
     Check::Error,
+    Check::Prompt,
+    Check::Resource,
+    Check::Complete,
+    Check::Ask,
 ];
+
+/// The checks of a client's row: every one for the Python SDK's client; the
+/// first six (a to f) for rmcp's.
+fn checks(client: ClientKind) -> &'static [Check] {
+    match client {
+        ClientKind::Rmcp(_) => &CHECKS[..6],
+        ClientKind::Python(_) => &CHECKS,
+    }
+}
 
 impl Check {
     fn label(self) -> &'static str {
@@ -144,6 +164,10 @@ impl Check {
             Check::Cancel => "d.cancel",
             Check::ListChange => "e.list-change",
             Check::Error => "f.error",
+            Check::Prompt => "g.prompt",
+            Check::Resource => "h.resource",
+            Check::Complete => "i.complete",
+            Check::Ask => "j.ask",
         }
     }
 
@@ -156,6 +180,10 @@ impl Check {
             Check::Cancel => "cancel",
             Check::ListChange => "list_change",
             Check::Error => "error",
+            Check::Prompt => "prompt",
+            Check::Resource => "resource",
+            Check::Complete => "complete",
+            Check::Ask => "ask",
         }
     }
 }
@@ -180,6 +208,39 @@ const EXPECTED_EXCEPTIONS: &[(&str, Check, &str)] = &[
         "the npm server's McpServer (TS SDK 1.32.2) turns every tool failure, unknown arguments included, into an \
          isError result; its one exception (URL elicitation required, -32042) belongs to a tool it registers only \
          for clients that declare URL elicitation, which mcpmux does not",
+    ),
+    (
+        "everything",
+        Check::Prompt,
+        "the npm server's prompts (simple-prompt, args-prompt, ...) are its own, not the test backends' `greet` \
+         with its embedded `test://<name>/static` that this cell checks",
+    ),
+    (
+        "everything",
+        Check::Resource,
+        "the npm server's resources (demo://resource/...) are its own, not the test backends' \
+         `test://<name>/static` and `test://<name>/item/{id}` that this cell checks",
+    ),
+    (
+        "everything",
+        Check::Complete,
+        "the npm server completes its own prompt and template arguments, not the test backends' `greet`/`who` and \
+         `item/{id}` that this cell checks",
+    ),
+    (
+        "everything",
+        Check::Ask,
+        "the npm server has no tool that asks for sampling and an elicitation in one call and echoes both answers",
+    ),
+    (
+        "py-stdio",
+        Check::Ask,
+        "py_backend.py has no tool that asks the client for sampling or an elicitation",
+    ),
+    (
+        "py-http",
+        Check::Ask,
+        "py_backend.py has no tool that asks the client for sampling or an elicitation",
     ),
 ];
 
@@ -297,6 +358,75 @@ impl Backend {
     fn fail(&self) -> (Call, String) {
         (self.call("fail", json!({})), format!("{} failed on purpose", self.name))
     }
+
+    /// A resource URI of the backend (`test://<name>/<path>`) as mcpmux shows it.
+    fn public_uri(&self, path: &str) -> String {
+        format!("mcpmux://{0}/test://{0}/{path}", self.name)
+    }
+
+    /// g: the prompt to get, and what its two messages must be: a greeting
+    /// and the embedded resource's public URI.
+    fn prompt(&self) -> (Value, String, String) {
+        (
+            json!({"name": self.public("greet"), "args": {"who": "matrix"}}),
+            format!("Hello matrix from {}", self.name),
+            self.public_uri("static"),
+        )
+    }
+
+    /// h: the resource and template to find listed, the URI to read, and its text.
+    fn resource(&self) -> (Value, String) {
+        (
+            json!({
+                "resource": self.public_uri("static"),
+                "template": self.public_uri("item/{id}"),
+                "read": self.public_uri("item/7"),
+            }),
+            format!("item 7 of {}", self.name),
+        )
+    }
+
+    /// i: what to complete — the prompt's `who` from "al", the template's
+    /// `id` from "1" — and the values backend.rs's `complete` (and
+    /// py_backend.py's) answer.
+    fn complete(&self) -> (Value, [&'static str; 2], [&'static str; 2]) {
+        (
+            json!({
+                "prompt": self.public("greet"),
+                "prompt_arg": {"name": "who", "value": "al"},
+                "template": self.public_uri("item/{id}"),
+                "template_arg": {"name": "id", "value": "1"},
+            }),
+            ["alice", "albert"],
+            ["1", "12"],
+        )
+    }
+
+    /// j: the call that asks the client for sampling and an elicitation —
+    /// `ask` (mid-call requests) on a 2025-era backend, `ask_input` (an
+    /// input-required result) on a 2026-07-28 one — and its text when the
+    /// client answers like harness.rs's Recorder. Every era pair holds: for a
+    /// 2025-11-25 client mcpmux drives a 2026-07-28 backend's input-required
+    /// result; for a 2026-07-28 client it passes that result through (the
+    /// Python SDK drives it) and turns a 2025-era backend's mid-call requests
+    /// into one.
+    fn ask(&self) -> (Call, String) {
+        let prompt = "hello mcpmux";
+        let tool = if self.name.starts_with("rmcp-legacy") {
+            "ask"
+        } else {
+            "ask_input"
+        };
+        let reversed: String = prompt.chars().rev().collect();
+        (
+            self.call(tool, json!({"prompt": prompt})),
+            format!(
+                "{}: sampled {reversed:?}, elicited {}",
+                self.name,
+                json!({"name": "tester"})
+            ),
+        )
+    }
 }
 
 /// mcpmux in front of the seven backends, and what keeps them alive.
@@ -371,8 +501,9 @@ fn row(client: ClientKind) -> Result {
 fn report(client: ClientKind, seen: &Seen, took: Duration, log: &std::path::Path) -> Result {
     let mut table = format!("matrix/{} ({:.1} s):\n", client.label(), took.as_secs_f64());
     let mut failures = Vec::new();
+    let mut judged = 0;
     for backend in BACKENDS {
-        for check in CHECKS {
+        for &check in checks(client) {
             let verdict = match exception(backend.name, check) {
                 Some(why) => {
                     let _ = writeln!(
@@ -383,7 +514,10 @@ fn report(client: ClientKind, seen: &Seen, took: Duration, log: &std::path::Path
                     );
                     continue;
                 }
-                None => judge(client, &backend, check, seen),
+                None => {
+                    judged += 1;
+                    judge(client, &backend, check, seen)
+                }
             };
             let took = seen
                 .cells
@@ -419,7 +553,7 @@ fn report(client: ClientKind, seen: &Seen, took: Duration, log: &std::path::Path
     Err(format!(
         "{} of {} cells failed:\n{}\n(mcpmux log: {})",
         failures.len(),
-        BACKENDS.len() * CHECKS.len() - EXPECTED_EXCEPTIONS.len(),
+        judged,
         failures.join("\n"),
         log.display()
     )
@@ -536,6 +670,67 @@ fn judge(client: ClientKind, backend: &Backend, check: Check, seen: &Seen) -> st
                 ));
             }
         }
+        Check::Prompt => {
+            let (p, greeting, embedded) = backend.prompt();
+            if v["listed"] != true {
+                why.push(format!("{} was not in prompts/list", p["name"]));
+            }
+            let expected = json!([{"text": greeting}, {"resource": embedded}]);
+            if v["messages"] != expected {
+                why.push(format!("messages {}, expected {expected}", v["messages"]));
+            }
+        }
+        Check::Resource => {
+            let (r, text) = backend.resource();
+            if v["resource_listed"] != true {
+                why.push(format!("{} was not in resources/list", r["resource"]));
+            }
+            if v["template_listed"] != true {
+                why.push(format!("{} was not in resources/templates/list", r["template"]));
+            }
+            let expected = json!([{"uri": r["read"], "text": text}]);
+            if v["contents"] != expected {
+                why.push(format!(
+                    "reading {} gave {}, expected {expected}",
+                    r["read"], v["contents"]
+                ));
+            }
+        }
+        Check::Complete => {
+            let (c, prompt, template) = backend.complete();
+            if v["prompt"] != json!(prompt) {
+                why.push(format!(
+                    "completing {}'s who gave {}, expected {prompt:?}",
+                    c["prompt"], v["prompt"]
+                ));
+            }
+            if v["template"] != json!(template) {
+                why.push(format!(
+                    "completing {}'s id gave {}, expected {template:?}",
+                    c["template"], v["template"]
+                ));
+            }
+        }
+        Check::Ask => {
+            let (call, expected) = backend.ask();
+            let answer = if v.get("code").is_some() {
+                format!("error {} {:?}", v["code"], texts(v, "message"))
+            } else {
+                format!("{:?} (isError {})", texts(v, "text"), v["is_error"])
+            };
+            if v.get("code").is_some() || v["is_error"] != false || texts(v, "text") != expected {
+                why.push(format!("{} answered {answer}, expected {expected:?}", call.tool));
+            }
+            // Each question reached the client's own callbacks exactly once.
+            for (asked, what) in [("sampled", "sampling"), ("elicited", "elicitation")] {
+                if v[asked].as_array().map(Vec::len) != Some(1) {
+                    why.push(format!(
+                        "the client's {what} callback ran for {}, expected once",
+                        v[asked]
+                    ));
+                }
+            }
+        }
     }
     if why.is_empty() { Ok(()) } else { Err(why.join("; ")) }
 }
@@ -633,7 +828,7 @@ async fn rmcp_row(fixture: &Fixture, era: Era, label: &'static str) -> Result<Se
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for backend in BACKENDS {
-        for check in CHECKS {
+        for &check in checks(ClientKind::Rmcp(era)) {
             if check == Check::Catalog || exception(backend.name, check).is_some() {
                 continue;
             }
@@ -660,6 +855,9 @@ async fn rmcp_call(client: &Client, call: &Call) -> Result<Value> {
 async fn rmcp_cell(client: &Client, fixture: &Fixture, backend: &Backend, check: Check, label: &str) -> Result<Value> {
     match check {
         Check::Catalog => unreachable!("judged from the listing"),
+        Check::Prompt | Check::Resource | Check::Complete | Check::Ask => {
+            unreachable!("only in the Python rows")
+        }
         Check::Call => rmcp_call(client, &backend.echo(label).0).await,
         Check::Progress => {
             client.service().progress.lock().unwrap().clear();
@@ -745,13 +943,14 @@ async fn rmcp_cell(client: &Client, fixture: &Fixture, backend: &Backend, check:
 
 /// The Python client's row: `py_matrix_client.py` runs the cells the spec
 /// names and prints what it saw.
-async fn python_row(fixture: &Fixture, mode: &str, label: &'static str) -> Result<Seen> {
+async fn python_row(fixture: &Fixture, mode: &'static str, label: &'static str) -> Result<Seen> {
+    let client = ClientKind::Python(mode);
     let backends: Vec<Value> = BACKENDS
         .iter()
         .map(|b| {
             let call = |c: Call| json!({"tool": c.tool, "args": c.args});
             let mut spec = json!({"name": b.name});
-            for check in CHECKS {
+            for &check in checks(client) {
                 if check == Check::Catalog || exception(b.name, check).is_some() {
                     continue;
                 }
@@ -776,6 +975,10 @@ async fn python_row(fixture: &Fixture, mode: &str, label: &'static str) -> Resul
                         c
                     }
                     Check::Error => call(b.fail().0),
+                    Check::Prompt => b.prompt().0,
+                    Check::Resource => b.resource().0,
+                    Check::Complete => b.complete().0,
+                    Check::Ask => call(b.ask().0),
                 };
             }
             spec
@@ -829,7 +1032,7 @@ async fn python_row(fixture: &Fixture, mode: &str, label: &'static str) -> Resul
         ..Seen::default()
     };
     for backend in BACKENDS {
-        for check in CHECKS {
+        for &check in checks(client) {
             if let Some(v) = printed["cells"][backend.name].get(check.key()) {
                 seen.cells.insert((backend.name, check), v.clone());
             }

@@ -7,6 +7,10 @@ this project wrote. It offers the tools every matrix cell needs: `echo`,
 its cancellation in the file named by MCPMUX_TEST_EVENTS), `add_tool` (adds
 a tool with `mcp.add_tool`, which sends no notification) and `fail` (raises a
 JSON-RPC error, not an isError result), plus a generated catalog t000...
+Like the rmcp test backend (backend.rs) it also offers the prompt `greet`
+(a greeting and an embedded `test://<name>/static`), the resource
+`test://<name>/static`, the template `test://<name>/item/{id}` ("item <id> of
+<name>") and completions for both (`alice`/`albert`/`bob`, `1`/`12`/`2`).
 Usage:
     py_backend.py --name NAME [--tools N]                 # stdio
     py_backend.py --name NAME [--tools N] --http --port P # streamable HTTP
@@ -18,7 +22,15 @@ import os
 
 from mcp import MCPError
 from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import INVALID_PARAMS
+from mcp.server.mcpserver.prompts.base import UserMessage
+from mcp_types import (
+    INVALID_PARAMS,
+    Completion,
+    EmbeddedResource,
+    PromptReference,
+    ResourceTemplateReference,
+    TextResourceContents,
+)
 
 
 def event(line: str) -> None:
@@ -65,6 +77,32 @@ def build(name: str, tools: int) -> MCPServer:
 
         mcp.add_tool(added, name=name, description="added at run time")
         return "added"
+
+    static = f"test://{name}/static"
+    template = f"test://{name}/item/{{id}}"
+
+    @mcp.prompt(name="greet", description=f"A greeting from {name}")
+    def greet(who: str = "nobody") -> list[UserMessage]:
+        embedded = EmbeddedResource(type="resource", resource=TextResourceContents(uri=static, text="embedded"))
+        return [UserMessage(f"Hello {who} from {name}"), UserMessage(embedded)]
+
+    @mcp.resource(static, name="static")
+    def static_resource() -> str:
+        return f"static of {name}"
+
+    @mcp.resource(template, name="item")
+    def item(id: str) -> str:
+        return f"item {id} of {name}"
+
+    @mcp.completion()
+    async def complete(ref, argument, context) -> Completion | None:
+        if isinstance(ref, PromptReference) and ref.name == "greet":
+            candidates = ["alice", "albert", "bob"]
+        elif isinstance(ref, ResourceTemplateReference) and ref.uri == template:
+            candidates = ["1", "12", "2"]
+        else:
+            raise MCPError(INVALID_PARAMS, "nothing to complete")
+        return Completion(values=[c for c in candidates if c.startswith(argument.value)])
 
     for i in range(tools):
         mcp.add_tool(generated_tool(name, f"t{i:03}"), name=f"t{i:03}", description="generated")

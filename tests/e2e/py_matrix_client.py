@@ -10,9 +10,16 @@ Usage:
 Spec: {"mode": "legacy"|"auto", "url": URL, "events": PATH, "wait_s": S,
        "startup_s": S, "ready": [names that must be listed first],
        "backends": [{"name": N, "call": CALL, "progress": CALL, "cancel": CALL,
-                     "list_change": CALL, "error": CALL}]}
+                     "list_change": CALL, "error": CALL, "prompt": PROMPT,
+                     "resource": RESOURCE, "complete": COMPLETE, "ask": CALL}]}
 where CALL is {"tool": NAME, "args": {...}} (list_change also has "added",
-cancel also has "line"); a missing cell is not run.
+cancel also has "line"), PROMPT is {"name": N, "args": {...}}, RESOURCE is
+{"resource": URI, "template": URI_TEMPLATE, "read": URI} and COMPLETE is
+{"prompt": N, "prompt_arg": {"name", "value"}, "template": URI_TEMPLATE,
+"template_arg": {"name", "value"}}; a missing cell is not run.
+The client declares sampling (it answers with the prompt's text reversed)
+and elicitation (it accepts with {"name": "tester"}), like the rmcp test
+client (harness.rs's Recorder).
 """
 
 import asyncio
@@ -172,6 +179,94 @@ async def cell_error(client: Client, c: dict) -> dict:
     return {"unexpected_result": text_of(r), "is_error": bool(r.is_error)}
 
 
+ASKED: dict[str, list[str]] = {"sampled": [], "elicited": []}
+"""The id of each sampling and elicitation request the callbacks answered:
+a JSON-RPC id for a server-to-client request, an input-request key when the
+SDK drives an input-required result."""
+
+
+async def sample(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+    """Answers sampling with the prompt's text, reversed."""
+    ASKED["sampled"].append(str(context.request_id))
+    prompt = ""
+    for m in params.messages:
+        blocks = m.content if isinstance(m.content, list) else [m.content]
+        prompt += "".join(b.text for b in blocks if isinstance(b, types.TextContent))
+    return types.CreateMessageResult(
+        role="assistant", content=types.TextContent(type="text", text=prompt[::-1]), model="test-model"
+    )
+
+
+async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    """Accepts a form elicitation with a name."""
+    ASKED["elicited"].append(str(context.request_id))
+    return types.ElicitResult(action="accept", content={"name": "tester"})
+
+
+async def all_pages(fetch: Any, items: str) -> list[Any]:
+    """Every item of a paginated listing (bypassing the client's cache)."""
+    out: list[Any] = []
+    cursor = None
+    for _ in range(PAGE_CAP):
+        page = await fetch(cursor=cursor, cache_mode="bypass")
+        out.extend(getattr(page, items))
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return out
+
+
+async def cell_prompt(client: Client, c: dict) -> dict:
+    listed = [p.name for p in await all_pages(client.list_prompts, "prompts")]
+    r = await client.get_prompt(c["name"], c["args"])
+    messages = []
+    for m in r.messages:
+        if isinstance(m.content, types.TextContent):
+            messages.append({"text": m.content.text})
+        elif isinstance(m.content, types.EmbeddedResource):
+            messages.append({"resource": m.content.resource.uri})
+        else:
+            messages.append({"other": m.content.type})
+    return {"listed": c["name"] in listed, "messages": messages}
+
+
+async def cell_resource(client: Client, c: dict) -> dict:
+    resources = [r.uri for r in await all_pages(client.list_resources, "resources")]
+    templates = [t.uri_template for t in await all_pages(client.list_resource_templates, "resource_templates")]
+    r = await client.read_resource(c["read"], cache_mode="bypass")
+    contents = [{"uri": x.uri, "text": getattr(x, "text", None)} for x in r.contents]
+    return {
+        "resource_listed": c["resource"] in resources,
+        "template_listed": c["template"] in templates,
+        "contents": contents,
+    }
+
+
+async def cell_complete(client: Client, c: dict) -> dict:
+    out: dict[str, Any] = {}
+    refs = [
+        ("prompt", types.PromptReference(type="ref/prompt", name=c["prompt"]), c["prompt_arg"]),
+        ("template", types.ResourceTemplateReference(type="ref/resource", uri=c["template"]), c["template_arg"]),
+    ]
+    for key, ref, arg in refs:
+        try:
+            out[key] = (await client.complete(ref, arg)).completion.values
+        except MCPError as e:
+            out[key] = {"code": e.code, "message": e.message}
+    return out
+
+
+async def cell_ask(client: Client, c: dict) -> dict:
+    for asked in ASKED.values():
+        asked.clear()
+    try:
+        r = await client.call_tool(c["tool"], c["args"])
+        out: dict[str, Any] = {"text": text_of(r), "is_error": bool(r.is_error)}
+    except MCPError as e:
+        out = {"code": e.code, "message": e.message}
+    return {**out, **{k: list(v) for k, v in ASKED.items()}}
+
+
 async def guarded(coro: Any, limit: float) -> dict:
     """Runs one cell; any exception (a pydantic ValidationError among them) is its result."""
     began = time.monotonic()
@@ -191,7 +286,13 @@ async def main() -> None:
     limit = 4 * wait_s
     observer = Observer()
     out: dict[str, Any] = {"cells": {}}
-    async with Client(spec["url"], mode=spec["mode"], message_handler=observer.message_handler) as client:
+    async with Client(
+        spec["url"],
+        mode=spec["mode"],
+        message_handler=observer.message_handler,
+        sampling_callback=sample,
+        elicitation_callback=elicit,
+    ) as client:
         out["protocol"] = client.protocol_version
         listening = asyncio.Event()
         listener = asyncio.ensure_future(observer.listen(client, listening))
@@ -224,6 +325,14 @@ async def main() -> None:
                 cells["list_change"] = await guarded(change, limit)
             if "error" in b:
                 cells["error"] = await guarded(cell_error(client, b["error"]), limit)
+            if "prompt" in b:
+                cells["prompt"] = await guarded(cell_prompt(client, b["prompt"]), limit)
+            if "resource" in b:
+                cells["resource"] = await guarded(cell_resource(client, b["resource"]), limit)
+            if "complete" in b:
+                cells["complete"] = await guarded(cell_complete(client, b["complete"]), limit)
+            if "ask" in b:
+                cells["ask"] = await guarded(cell_ask(client, b["ask"]), limit)
             out["cells"][b["name"]] = cells
         out["listen_error"] = observer.listen_error
         listener.cancel()
