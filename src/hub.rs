@@ -566,9 +566,8 @@ impl Hub {
                 if !subscribes {
                     Err(format!("backend {backend:?} does not offer resource subscriptions"))
                 } else if info.as_ref().is_some_and(|i| !i.protocol_version.has_initialize()) {
-                    Err(format!(
-                        "backend {backend:?} speaks 2026-07-28; mcpmux does not carry its resource updates yet"
-                    ))
+                    // 2026-07-28: updates come on a listen stream naming the resource.
+                    self.relay.subscriptions.follow(&peer, &backend, &original).await
                 } else {
                     peer.subscribe(SubscribeRequestParams::new(original.clone()))
                         .await
@@ -605,8 +604,10 @@ impl Hub {
     }
 
     async fn forget(&self, backend: &Arc<str>, original: &str, id: u64) {
+        // (A 2026-07-28 backend's listen stream ends with the entry.)
         if self.relay.subscriptions.remove(backend, original, id)
             && let Some(peer) = self.backends.get(backend).and_then(|b| b.peer())
+            && peer.peer_info().is_some_and(|i| i.protocol_version.has_initialize())
             && let Err(e) = peer
                 .unsubscribe(UnsubscribeRequestParams::new(original.to_string()))
                 .await

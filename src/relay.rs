@@ -18,7 +18,7 @@ use crate::subscriptions::Subscriptions;
 #[derive(Default)]
 pub struct Relay {
     pub progress: Arc<ProgressRoutes>,
-    pub subscriptions: Subscriptions,
+    pub subscriptions: Arc<Subscriptions>,
     pub fronts: Fronts,
 }
 

@@ -1,18 +1,21 @@
 //! Resource subscriptions: which clients want updates of which backend
 //! resource. A 2025-11-25 client subscribes with `resources/subscribe`, a
 //! 2026-07-28 client by naming public URIs on its `subscriptions/listen`
-//! stream; mcpmux subscribes once at the backend (for the first subscriber)
-//! and unsubscribes after the last, and a backend's
-//! `notifications/resources/updated` reaches every subscriber under the
-//! public URI. Backends publish here; nothing here knows the hub.
+//! stream; mcpmux subscribes once at the backend (for the first subscriber:
+//! `resources/subscribe` for a 2025-era backend, a listen stream naming the
+//! resource for a 2026-07-28 one) and unsubscribes after the last, and a
+//! backend's `notifications/resources/updated` reaches every subscriber under
+//! the public URI. Backends publish here; nothing here knows the hub.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rmcp::model::ResourceUpdatedNotificationParam;
+use rmcp::model::{ResourceUpdatedNotificationParam, ServerNotification, SubscriptionFilter};
 use rmcp::service::SubscriptionSink;
-use rmcp::{Peer, RoleServer};
+use rmcp::{Peer, RoleClient, RoleServer};
+
+use crate::redact;
 
 /// How long one client may take to accept an update.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,6 +41,16 @@ struct Entry {
     /// The URI clients know it by.
     public: String,
     subscribers: Vec<Subscriber>,
+    /// A 2026-07-28 backend's `subscriptions/listen` stream for it.
+    stream: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        if let Some(s) = self.stream.take() {
+            s.abort();
+        }
+    }
 }
 
 type Key = (Arc<str>, String);
@@ -61,6 +74,7 @@ impl Subscriptions {
             .or_insert_with(|| Entry {
                 public: public.to_string(),
                 subscribers: Vec::new(),
+                stream: None,
             });
         let first = entry.subscribers.is_empty();
         entry.subscribers.retain(|s| s.id != id);
@@ -83,6 +97,44 @@ impl Subscriptions {
             entries.remove(&key);
         }
         last
+    }
+
+    /// Follows a 2026-07-28 backend's updates of `original` on a listen stream
+    /// of its own (replacing one that ended with a previous connection).
+    pub async fn follow(
+        self: &Arc<Self>,
+        peer: &Peer<RoleClient>,
+        backend: &Arc<str>,
+        original: &str,
+    ) -> Result<(), String> {
+        let filter = SubscriptionFilter::builder().resource_subscription(original).build();
+        let mut sub = peer.listen(filter).await.map_err(|e| {
+            format!(
+                "backend {backend:?} refused the subscription: {}",
+                redact::urls(&e.to_string())
+            )
+        })?;
+        let me = Arc::downgrade(self);
+        let name = backend.clone();
+        let task = tokio::spawn(async move {
+            while let Ok(Some(n)) = sub.next().await {
+                if let ServerNotification::ResourceUpdatedNotification(u) = n
+                    && let Some(me) = me.upgrade()
+                {
+                    me.updated(&name, &u.params.uri).await;
+                }
+            }
+        });
+        match self.lock().get_mut(&(backend.clone(), original.to_string())) {
+            Some(entry) => {
+                if let Some(old) = entry.stream.replace(task.abort_handle()) {
+                    old.abort();
+                }
+            }
+            // Everybody left meanwhile.
+            None => task.abort(),
+        }
+        Ok(())
     }
 
     /// The resources of `backend` somebody is subscribed to (to subscribe

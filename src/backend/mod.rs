@@ -438,6 +438,12 @@ async fn run_connected(
     // What clients asked of the previous connection holds for this one.
     if protocol.has_initialize() {
         restore_session(b, &peer, caps, relay).await;
+    } else {
+        for uri in relay.subscriptions.of_backend(&b.spec.name) {
+            if let Err(e) = relay.subscriptions.follow(&peer, &b.spec.name, &uri).await {
+                tracing::warn!(backend = %b.spec.name, "following a resource again failed: {e}");
+            }
+        }
     }
     b.set_status(Status::Ready {
         peer: peer.clone(),
