@@ -513,6 +513,11 @@ impl ServerHandler for Backend {
                             .await;
                     }
                 }
+                // 2026-07-28: each listen stream's filter decides whether it hears this.
+                let sinks = self.sinks.lock().unwrap().clone();
+                for sink in sinks {
+                    let _ = sink.notify_resource_updated(uri.clone()).await;
+                }
                 text("touched")
             }
             "add_resource" => {

@@ -236,50 +236,62 @@ async fn check_logging(s: &Scratch, client: &Client, era: Era) -> Result {
 /// a 2026-07-28 client with the URI on a listen stream; mcpmux subscribes
 /// once at the backend and passes the update on under the public URI.
 async fn check_subscriptions(s: &Scratch, client: &Client, era: Era) -> Result {
-    let public = "mcpmux://alpha/test://alpha/static";
-    let mut listen = None;
-    if era == Era::Legacy {
-        #[allow(deprecated)]
-        client
-            .peer()
-            .subscribe(rmcp::model::SubscribeRequestParams::new(public))
-            .await?;
-    } else {
-        let filter = rmcp::model::SubscriptionFilter::builder()
-            .resource_subscription(public)
-            .build();
-        let mut sub = client.peer().listen(filter).await?;
-        let seen = client.service().updates.clone();
-        listen = Some(tokio::spawn(async move {
-            while let Ok(Some(n)) = sub.next().await {
-                if let rmcp::model::ServerNotification::ResourceUpdatedNotification(u) = n {
-                    seen.lock().unwrap().push(u.params.uri);
+    // alpha speaks 2025-11-25 (resources/subscribe), beta 2026-07-28 (a listen stream).
+    for backend in ["alpha", "beta"] {
+        let public = format!("mcpmux://{backend}/test://{backend}/static");
+        let mut listen = None;
+        if era == Era::Legacy {
+            #[allow(deprecated)]
+            client
+                .peer()
+                .subscribe(rmcp::model::SubscribeRequestParams::new(public.as_str()))
+                .await?;
+        } else {
+            let filter = rmcp::model::SubscriptionFilter::builder()
+                .resource_subscription(public.as_str())
+                .build();
+            let mut sub = client.peer().listen(filter).await?;
+            let seen = client.service().updates.clone();
+            listen = Some(tokio::spawn(async move {
+                while let Ok(Some(n)) = sub.next().await {
+                    if let rmcp::model::ServerNotification::ResourceUpdatedNotification(u) = n {
+                        seen.lock().unwrap().push(u.params.uri);
+                    }
                 }
-            }
-        }));
-    }
-    eventually("mcpmux to subscribe at alpha", Duration::from_secs(5), || async {
-        s.read_events().contains("subscribed alpha test://alpha/static")
-    })
-    .await?;
-    call_text(client, "alpha__touch", json!({"path": "static"})).await?;
-    eventually("the resource update", Duration::from_secs(5), || async {
-        client.service().updates.lock().unwrap().iter().any(|u| u == public)
-    })
-    .await?;
-    if era == Era::Legacy {
-        #[allow(deprecated)]
-        client
-            .peer()
-            .unsubscribe(rmcp::model::UnsubscribeRequestParams::new(public))
+            }));
+        }
+        if backend == "alpha" {
+            eventually("mcpmux to subscribe at alpha", Duration::from_secs(5), || async {
+                s.read_events().contains("subscribed alpha test://alpha/static")
+            })
             .await?;
-        eventually("mcpmux to unsubscribe at alpha", Duration::from_secs(5), || async {
-            s.read_events().contains("unsubscribed alpha test://alpha/static")
-        })
+        }
+        // (A listen stream answers once it is set up; give it a moment to reach the backend.)
+        let updated = || async { client.service().updates.lock().unwrap().contains(&public) };
+        eventually(
+            &format!("{backend}'s resource update"),
+            Duration::from_secs(10),
+            || async {
+                let _ = call_text(client, &format!("{backend}__touch"), json!({"path": "static"})).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                updated().await
+            },
+        )
         .await?;
-    }
-    if let Some(l) = listen {
-        l.abort();
+        if era == Era::Legacy && backend == "alpha" {
+            #[allow(deprecated)]
+            client
+                .peer()
+                .unsubscribe(rmcp::model::UnsubscribeRequestParams::new(public.as_str()))
+                .await?;
+            eventually("mcpmux to unsubscribe at alpha", Duration::from_secs(5), || async {
+                s.read_events().contains("unsubscribed alpha test://alpha/static")
+            })
+            .await?;
+        }
+        if let Some(l) = listen {
+            l.abort();
+        }
     }
     Ok(())
 }
