@@ -188,7 +188,12 @@ impl ServerHandler for FrontHandler {
     }
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
+        let has_roots = ctx.peer.peer_info().is_some_and(|i| i.capabilities.roots.is_some());
         self.hub.relay.fronts.add_legacy(self.session.clone(), ctx.peer);
+        // The roots mcpmux answers backends with (outside any call) just grew.
+        if has_roots {
+            self.hub.roots_changed().await;
+        }
     }
 
     async fn on_roots_list_changed(&self, _: NotificationContext<RoleServer>) {
