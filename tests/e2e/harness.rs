@@ -346,10 +346,11 @@ impl Recorder {
 #[allow(deprecated)] // sampling is deprecated by SEP-2577; mcpmux must still carry it
 impl ClientHandler for Recorder {
     fn get_info(&self) -> ClientConfig {
-        // The test client answers sampling and elicitation (see below).
+        // The test client answers sampling, elicitation and roots (see below).
         let mut caps = ClientCapabilities::default();
         caps.sampling = Some(Default::default());
         caps.elicitation = Some(Default::default());
+        caps.roots = Some(Default::default());
         ClientConfig::new(caps, Implementation::new("e2e-client", "1.0.0"))
             .with_protocol_version(ProtocolVersion::V_2025_11_25)
     }
@@ -411,6 +412,16 @@ impl ClientHandler for Recorder {
             rmcp::model::SamplingMessage::assistant_text(reply),
             "test-model".into(),
         ))
+    }
+
+    /// One root.
+    async fn list_roots(
+        &self,
+        _: rmcp::service::RequestContext<RoleClient>,
+    ) -> std::result::Result<rmcp::model::ListRootsResult, rmcp::ErrorData> {
+        Ok(rmcp::model::ListRootsResult::new(vec![rmcp::model::Root::new(
+            "file:///e2e",
+        )]))
     }
 
     /// Answers a form elicitation with a name.
@@ -485,10 +496,12 @@ pub async fn connect_stdio(config: &Path, era: Era, log: &Log) -> Result<Client>
 }
 
 /// Calls a tool and returns the whole result.
+/// (rmcp's `RunningService::call_tool` answers input-required results with
+/// this client's own handlers, as a 2026-07-28 client must.)
 pub async fn call(client: &Client, name: &str, args: Value) -> Result<CallToolResult> {
     let mut params = CallToolRequestParams::new(name.to_string());
     params.arguments = args.as_object().cloned();
-    Ok(client.peer().call_tool(params).await?)
+    Ok(client.call_tool(params).await?)
 }
 
 /// The text of a tool result's first content block.
