@@ -40,6 +40,7 @@ impl Hub {
         &self,
         backend: &Arc<str>,
         request: ClientRequest,
+        asks_allowed: bool,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, Failure> {
         let Some(b) = self.backends.get(backend) else {
@@ -58,6 +59,7 @@ impl Hub {
         let options = PeerRequestOptions::with_timeout(b.spec.timeout)
             .reset_timeout_on_progress()
             .with_meta(forwarded_meta(&ctx.meta));
+        let kind = std::mem::discriminant(&request);
         let handle = match peer.send_request_with_option(request, options).await {
             Ok(h) => h,
             Err(e) => {
@@ -80,7 +82,9 @@ impl Hub {
             request: ctx.id.clone(),
             stateless,
             capabilities: ctx.client_capabilities(),
-            asks: stateless.then_some(asks_tx),
+            // Only requests that may answer with input-required can carry questions.
+            asks: (stateless && asks_allowed).then_some(asks_tx),
+            epoch: b.epoch(),
         };
         let route = self.relay.progress.register(
             backend,
@@ -92,6 +96,7 @@ impl Hub {
         );
         let pending = Pending {
             backend: b.clone(),
+            kind,
             call: InFlight {
                 peer: peer.clone(),
                 id: handle.id.clone(),
@@ -116,17 +121,13 @@ impl Hub {
             wants_notifications,
             ..
         } = &mut pending;
-        let answered = async {
-            let result = call.wait().await;
-            // The answer may have overtaken the last progress or log message:
-            // let them through first.
-            if *wants_notifications {
-                route.settle(SETTLE).await;
-            }
-            result
-        };
         let asked = tokio::select! {
-            result = answered => {
+            result = call.wait() => {
+                // The answer may have overtaken the last progress or log
+                // message: let them through first (nothing may interrupt this).
+                if *wants_notifications {
+                    route.settle(SETTLE).await;
+                }
                 let b = &pending.backend;
                 return match result {
                     Ok(r) => Ok(r),
@@ -154,7 +155,9 @@ impl Hub {
             input_requests.insert(key.clone(), q.input);
             answers.push((key, q.answer));
         }
-        let token = self.parked.park(Parked { pending, answers });
+        // The backend's own timeout keeps running while the client is asked.
+        let hold = PARK_TIMEOUT.min(pending.backend.spec.timeout);
+        let token = self.parked.park(Parked { pending, answers }, hold);
         Ok(ServerResult::InputRequiredResult(InputRequiredResult::new(
             Some(input_requests),
             Some(format!("{PARKED}{token}")),
@@ -167,9 +170,15 @@ impl Hub {
         &self,
         state: &str,
         mut responses: InputResponses,
+        backend: &Arc<str>,
+        kind: std::mem::Discriminant<ClientRequest>,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, Failure> {
-        let Some(parked) = state.strip_prefix(PARKED).and_then(|token| self.parked.take(token)) else {
+        // Only a retry of the same request (same backend, same kind) resumes it.
+        let token = state.strip_prefix(PARKED).unwrap_or("");
+        let Some(parked) = self.parked.take_if(token, |p| {
+            p.pending.backend.spec.name == *backend && p.pending.kind == kind
+        }) else {
             return Err(Failure::Error(ErrorData::invalid_params(
                 "this requestState names no call mcpmux is holding (it ended or expired); call again",
                 None,
@@ -206,8 +215,11 @@ impl Hub {
     ) -> Result<ServerResult, Failure> {
         let mut result = match client_state {
             // A 2026-07-28 client answering what a parked call asked.
-            Some((state, answers)) if state.starts_with(PARKED) => self.resume(&state, answers, ctx).await?,
-            _ => self.forward(backend, request(None, None), ctx).await?,
+            Some((state, answers)) if state.starts_with(PARKED) => {
+                let kind = std::mem::discriminant(&request(None, None));
+                self.resume(&state, answers, backend, kind, ctx).await?
+            }
+            _ => self.forward(backend, request(None, None), true, ctx).await?,
         };
         if Era::of(ctx) == Era::Stateless {
             return Ok(result);
@@ -221,7 +233,7 @@ impl Hub {
                 answers.insert(key, ask_client(ctx, input).await?);
             }
             result = self
-                .forward(backend, request(Some(answers), asked.request_state), ctx)
+                .forward(backend, request(Some(answers), asked.request_state), true, ctx)
                 .await?;
         }
         Err(Failure::Unavailable(format!(
@@ -285,13 +297,16 @@ async fn ask_client(ctx: &RequestContext<RoleServer>, input: InputRequest) -> Re
 pub(crate) const PARKED: &str = "mcpmux-parked:";
 
 /// How long a parked call waits for its client's retry before it is
-/// cancelled at the backend.
+/// cancelled at the backend, at most (the backend's own timeout, which keeps
+/// running meanwhile, may end it sooner).
 const PARK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A backend call on its way: its answer, its route back, and the questions
 /// its backend asks a 2026-07-28 client mid-call.
 pub(crate) struct Pending {
     backend: Arc<Backend>,
+    /// Which kind of request it is (a retry must be of the same kind).
+    kind: std::mem::Discriminant<ClientRequest>,
     call: InFlight,
     route: RouteGuard,
     asks: mpsc::UnboundedReceiver<InputAsk>,
@@ -318,7 +333,7 @@ pub(crate) struct ParkedCalls {
 }
 
 impl ParkedCalls {
-    fn park(&self, parked: Parked) -> String {
+    fn park(&self, parked: Parked, hold: Duration) -> String {
         let token = format!("{:032x}", rand_token());
         self.calls
             .lock()
@@ -327,7 +342,7 @@ impl ParkedCalls {
         let calls = Arc::downgrade(&self.calls);
         let expired = token.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(PARK_TIMEOUT).await;
+            tokio::time::sleep(hold).await;
             if let Some(calls) = calls.upgrade() {
                 // Dropped: the backend is told the call was cancelled.
                 let _ = calls.lock().unwrap_or_else(|e| e.into_inner()).remove(&expired);
@@ -336,23 +351,41 @@ impl ParkedCalls {
         token
     }
 
-    fn take(&self, token: &str) -> Option<Parked> {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).remove(token)
+    /// The parked call `token` names, if `fits` it.
+    fn take_if(&self, token: &str, fits: impl Fn(&Parked) -> bool) -> Option<Parked> {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        if calls.get(token).is_some_and(fits) {
+            calls.remove(token)
+        } else {
+            None
+        }
     }
 }
 
 /// 128 unguessable bits for a parked call's token (the requestState a
-/// client holds must not name another client's call).
+/// client holds must not name another client's call), from the kernel's
+/// random source.
 fn rand_token() -> u128 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut bits = 0u128;
-    for _ in 0..2 {
-        // RandomState is seeded from the OS's randomness per instance.
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(bits);
-        bits = (bits << 64) | u128::from(h.finish());
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
+        Ok(()) => u128::from_ne_bytes(bytes),
+        Err(e) => {
+            // No /dev/urandom (a chroot?): SipHash under std's per-process
+            // random keys, mixed with the time — still not guessable from outside.
+            use std::hash::{BuildHasher, Hasher};
+            tracing::warn!("reading /dev/urandom failed ({e}); parked-call tokens use a weaker source");
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            let a = h.finish();
+            h.write_u64(a);
+            (u128::from(a) << 64) | u128::from(h.finish())
+        }
     }
-    bits
 }
 
 /// Why a forwarded request has no result.
@@ -452,7 +485,8 @@ fn backend_error(b: &Backend, e: &ServiceError) -> String {
 
 /// The client's request `_meta` minus what belongs to the client's own hop:
 /// its progress token (mcpmux assigns one per backend request) and the
-/// 2026-07-28 lifecycle keys (mcpmux sends its own to modern backends).
+/// 2026-07-28 lifecycle keys (rmcp sends mcpmux's own to modern backends).
+/// The per-request log level stays: it is the client's wish for this call.
 fn forwarded_meta(meta: &RequestMetaObject) -> RequestMetaObject {
     let mut out = meta.clone();
     out.0.0.retain(|k, _| {
@@ -462,7 +496,6 @@ fn forwarded_meta(meta: &RequestMetaObject) -> RequestMetaObject {
                 "io.modelcontextprotocol/protocolVersion"
                     | "io.modelcontextprotocol/clientInfo"
                     | "io.modelcontextprotocol/clientCapabilities"
-                    | "io.modelcontextprotocol/logLevel"
             )
     });
     out

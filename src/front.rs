@@ -189,7 +189,11 @@ impl ServerHandler for FrontHandler {
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
         let has_roots = ctx.peer.peer_info().is_some_and(|i| i.capabilities.roots.is_some());
-        self.hub.relay.fronts.add_legacy(self.session.clone(), ctx.peer);
+        let gone = self.hub.relay.fronts.add_legacy(self.session.clone(), ctx.peer);
+        // Sessions that ended left their resource subscriptions behind.
+        for id in gone {
+            self.hub.unsubscribe_all(id).await;
+        }
         // The roots mcpmux answers backends with (outside any call) just grew.
         if has_roots {
             self.hub.roots_changed().await;

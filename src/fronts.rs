@@ -103,10 +103,18 @@ impl Fronts {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn add_legacy(&self, session: Arc<Session>, peer: Peer<RoleServer>) {
+    /// Registers a session; returns the ids of sessions found gone meanwhile
+    /// (their resource subscriptions are to be released).
+    pub fn add_legacy(&self, session: Arc<Session>, peer: Peer<RoleServer>) -> Vec<u64> {
         let mut l = self.legacy.lock().unwrap_or_else(|e| e.into_inner());
+        let gone = l
+            .iter()
+            .filter(|(_, p)| p.is_transport_closed())
+            .map(|(s, _)| s.id)
+            .collect();
         l.retain(|(_, p)| !p.is_transport_closed());
         l.push((session, peer));
+        gone
     }
 
     /// The connected sessions whose client declared roots.

@@ -499,7 +499,7 @@ impl Hub {
         };
         params.meta = None;
         let request = ClientRequest::CompleteRequest(CompleteRequest::new(params));
-        match self.forward(&backend, request, &ctx).await {
+        match self.forward(&backend, request, false, &ctx).await {
             Ok(ServerResult::CompleteResult(r)) => Ok(r),
             Ok(_) => Err(Failure::unexpected(&backend, "completion/complete").into_error()),
             Err(f) => Err(f.into_error()),

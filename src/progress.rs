@@ -29,6 +29,9 @@ const PROGRESS_RACE: Duration = Duration::from_secs(1);
 /// The client call a backend's progress belongs to, and the last value
 /// forwarded.
 struct Route {
+    /// Unique per registration: a guard touches only its own route (a new
+    /// connection's call may reuse an old, parked call's token).
+    id: u64,
     /// The backend request this call is (server-to-client requests name it).
     backend_request: RequestId,
     caller: Caller,
@@ -55,6 +58,8 @@ pub struct Caller {
     /// Where a 2026-07-28 client's questions go (the call turns them into an
     /// input-required result).
     pub asks: Option<tokio::sync::mpsc::UnboundedSender<crate::forward::InputAsk>>,
+    /// The backend connection the call went out on (`Backend::epoch`).
+    pub epoch: u64,
 }
 
 #[derive(Default)]
@@ -64,19 +69,21 @@ pub struct ProgressRoutes {
     handled: Notify,
     /// Log messages that arrived on each backend's wire and are not handled yet.
     logs: Mutex<HashMap<Arc<str>, u32>>,
+    next: std::sync::atomic::AtomicU64,
 }
 
 /// Removes its route when the call ends.
 pub struct RouteGuard {
     routes: Arc<ProgressRoutes>,
     key: Key,
+    id: u64,
 }
 
 impl RouteGuard {
     /// The call now serves another client request (a 2026-07-28 client's
     /// retry of a parked call): progress and questions go there.
     pub fn retarget(&self, peer: Peer<RoleServer>, request: RequestId, token: Option<ProgressToken>) {
-        if let Some(r) = self.routes.lock().get_mut(&self.key) {
+        if let Some(r) = self.routes.lock().get_mut(&self.key).filter(|r| r.id == self.id) {
             r.caller.peer = peer.clone();
             r.caller.request = request;
             r.to = token.map(|t| (peer.clone(), t));
@@ -96,6 +103,7 @@ impl RouteGuard {
                 .routes
                 .lock()
                 .get(&self.key)
+                .filter(|r| r.id == self.id)
                 .is_some_and(|r| r.pending > 0 || (r.log.is_some() && self.routes.logs_pending(&self.key.0)));
             if !pending || Instant::now() >= deadline {
                 return;
@@ -107,7 +115,10 @@ impl RouteGuard {
 
 impl Drop for RouteGuard {
     fn drop(&mut self) {
-        self.routes.lock().remove(&self.key);
+        let mut routes = self.routes.lock();
+        if routes.get(&self.key).is_some_and(|r| r.id == self.id) {
+            routes.remove(&self.key);
+        }
     }
 }
 
@@ -162,9 +173,11 @@ impl ProgressRoutes {
         log: Option<(Peer<RoleServer>, LoggingLevel)>,
     ) -> RouteGuard {
         let key = (backend.clone(), token);
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.lock().insert(
             key.clone(),
             Route {
+                id,
                 backend_request,
                 caller,
                 to,
@@ -177,15 +190,19 @@ impl ProgressRoutes {
         RouteGuard {
             routes: self.clone(),
             key,
+            id,
         }
     }
 
     /// The client call that backend `backend`'s request belongs to: the one
     /// whose backend request `origin` names (streamable HTTP tells), or else
     /// the only call in flight to that backend.
-    pub fn caller(&self, backend: &Arc<str>, origin: Option<&RequestId>) -> Result<Caller, &'static str> {
+    pub fn caller(&self, backend: &Arc<str>, epoch: u64, origin: Option<&RequestId>) -> Result<Caller, &'static str> {
         let routes = self.lock();
-        let mut calls = routes.iter().filter(|((b, _), _)| b == backend).map(|(_, r)| r);
+        let mut calls = routes
+            .iter()
+            .filter(|((b, _), r)| b == backend && r.caller.epoch == epoch)
+            .map(|(_, r)| r);
         if let Some(origin) = origin {
             return calls
                 .find(|r| &r.backend_request == origin)
@@ -203,20 +220,30 @@ impl ProgressRoutes {
 
     /// Passes a backend's log message to the 2026-07-28 calls in flight to
     /// it whose requested level admits it (on that call's own stream).
-    pub async fn log(&self, backend: &Arc<str>, params: LoggingMessageNotificationParam) {
+    pub async fn log(&self, backend: &Arc<str>, epoch: u64, params: LoggingMessageNotificationParam) {
         let params = crate::fronts::from_backend(backend, params);
         let rank = crate::fronts::rank(params.level);
-        let peers: Vec<Peer<RoleServer>> = self
+        // A notification names no request: only when one call of this
+        // connection asked for logs is it surely that call's.
+        let asking: Vec<(Peer<RoleServer>, LoggingLevel)> = self
             .lock()
             .iter()
-            .filter(|((b, _), _)| b == backend)
-            .filter_map(|(_, r)| r.log.as_ref())
-            .filter(|(_, level)| rank >= crate::fronts::rank(*level))
-            .map(|(p, _)| p.clone())
+            .filter(|((b, _), r)| b == backend && r.caller.epoch == epoch)
+            .filter_map(|(_, r)| r.log.clone())
             .collect();
-        for p in peers {
-            let _ = tokio::time::timeout(Duration::from_secs(5), p.notify_logging_message(params.clone())).await;
+        match asking.as_slice() {
+            [(peer, level)] if rank >= crate::fronts::rank(*level) => {
+                let _ = tokio::time::timeout(Duration::from_secs(5), peer.notify_logging_message(params)).await;
+            }
+            [_] | [] => {}
+            _ => tracing::debug!(backend = %backend, "a log message could belong to several calls; not passed on"),
         }
+    }
+
+    /// Forgets the log messages counted on a backend's previous connection.
+    pub fn reset_logs(&self, backend: &Arc<str>) {
+        self.logs.lock().unwrap_or_else(|e| e.into_inner()).remove(backend);
+        self.handled.notify_waiters();
     }
 
     /// Forwards one backend progress notification to the client call it

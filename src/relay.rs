@@ -24,10 +24,10 @@ pub struct Relay {
 
 impl Relay {
     /// A backend's log message: to the 2025-11-25 sessions whose level admits
-    /// it, and to the 2026-07-28 calls in flight to that backend that asked
-    /// for logs at a level that admits it.
-    pub async fn log(&self, backend: &Arc<str>, params: LoggingMessageNotificationParam) {
-        self.progress.log(backend, params.clone()).await;
+    /// it, and to the 2026-07-28 call in flight to that backend that asked for
+    /// logs at a level that admits it (when it is the only one).
+    pub async fn log(&self, backend: &Arc<str>, epoch: u64, params: LoggingMessageNotificationParam) {
+        self.progress.log(backend, epoch, params.clone()).await;
         self.fronts.log(backend, params).await;
         self.progress.log_handled(backend);
     }

@@ -166,6 +166,9 @@ impl Subscriptions {
             (e.public.clone(), e.subscribers.clone())
         };
         for s in subscribers {
+            if matches!(&s.to, Target::Session(peer) if peer.is_transport_closed()) {
+                continue;
+            }
             let public = public.clone();
             let sent = tokio::time::timeout(NOTIFY_TIMEOUT, async move {
                 match &s.to {

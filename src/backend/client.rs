@@ -37,18 +37,21 @@ pub fn implementation() -> Implementation {
 pub struct BackendClient {
     backend: Weak<Backend>,
     name: Arc<str>,
+    /// The connection this client serves (see `Backend::epoch`).
+    epoch: u64,
     relay: Arc<Relay>,
     info: Arc<ClientConfig>,
 }
 
 impl BackendClient {
-    pub fn new(backend: Weak<Backend>, relay: Arc<Relay>) -> Self {
+    pub fn new(backend: Weak<Backend>, relay: Arc<Relay>, epoch: u64) -> Self {
         let name = backend.upgrade().map_or_else(|| Arc::from(""), |b| b.spec.name.clone());
         let info = ClientConfig::new(offered(), implementation())
             .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE);
         BackendClient {
             backend,
             name,
+            epoch,
             relay,
             info: Arc::new(info),
         }
@@ -125,7 +128,7 @@ impl BackendClient {
         let caller = self
             .relay
             .progress
-            .caller(&self.name, origin.as_ref())
+            .caller(&self.name, self.epoch, origin.as_ref())
             .map_err(|why| refuse(why.to_string()))?;
         let caps = caller
             .capabilities
@@ -280,7 +283,7 @@ impl ClientHandler for BackendClient {
                 None,
             )),
             // Outside any call (at start-up, say), mcpmux answers itself.
-            Err(_) if self.relay.progress.caller(&self.name, None).is_err() => Ok(self.all_roots().await),
+            Err(_) if self.relay.progress.caller(&self.name, self.epoch, None).is_err() => Ok(self.all_roots().await),
             Err(e) => Err(e),
         }
     }
@@ -304,6 +307,6 @@ impl ClientHandler for BackendClient {
             }
             _ => tracing::error!(target: "mcpmux::backend_log", backend = %backend, logger, "{data}"),
         }
-        self.relay.log(&self.name, params).await;
+        self.relay.log(&self.name, self.epoch, params).await;
     }
 }

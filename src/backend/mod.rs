@@ -113,6 +113,10 @@ pub struct Backend {
     settled: AtomicBool,
     /// How the backend is approached: probe first, or the handshake it showed it needs.
     lifecycle: AtomicU8,
+    /// Counts connection attempts: what a request belongs to is only
+    /// meaningful within one connection (request ids and progress tokens
+    /// start again with each).
+    epoch: AtomicU64,
     changes: Arc<Changes>,
 }
 
@@ -128,12 +132,18 @@ impl Backend {
             listings: AtomicU64::new(0),
             settled: AtomicBool::new(false),
             lifecycle: AtomicU8::new(AUTO),
+            epoch: AtomicU64::new(0),
             changes,
         }
     }
 
     pub fn name(&self) -> &Arc<str> {
         &self.spec.name
+    }
+
+    /// The current connection's number.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
     }
 
     pub fn status(&self) -> Arc<Status> {
@@ -253,7 +263,8 @@ pub async fn supervise(b: Arc<Backend>, policy: RetryPolicy, relay: Arc<Relay>, 
     loop {
         b.set_status(Status::Connecting);
         tracing::debug!(backend = %b.spec.name, target = %b.spec.target(), "connecting");
-        let client = BackendClient::new(Arc::downgrade(&b), relay.clone());
+        let epoch = b.epoch.fetch_add(1, Ordering::AcqRel) + 1;
+        let client = BackendClient::new(Arc::downgrade(&b), relay.clone(), epoch);
         let attempt = tokio::select! {
             r = tokio::time::timeout(policy.attempt_timeout, connect(&b, client)) => r,
             () = shutdown.cancelled() => break,
@@ -435,15 +446,22 @@ async fn run_connected(
         resources = b.catalog().resources.len(),
         "connected"
     );
-    // What clients asked of the previous connection holds for this one.
-    if protocol.has_initialize() {
-        restore_session(b, &peer, caps, relay).await;
-    } else {
-        for uri in relay.subscriptions.of_backend(&b.spec.name) {
-            if let Err(e) = relay.subscriptions.follow(&peer, &b.spec.name, &uri).await {
-                tracing::warn!(backend = %b.spec.name, "following a resource again failed: {e}");
+    // What clients asked of the previous connection holds for this one
+    // (within the attempt timeout: a backend that never answers must not
+    // stay "connecting").
+    let restore = async {
+        if protocol.has_initialize() {
+            restore_session(b, &peer, caps, relay).await;
+        } else {
+            for uri in relay.subscriptions.of_backend(&b.spec.name) {
+                if let Err(e) = relay.subscriptions.follow(&peer, &b.spec.name, &uri).await {
+                    tracing::warn!(backend = %b.spec.name, "following a resource again failed: {e}");
+                }
             }
         }
+    };
+    if tokio::time::timeout(policy.attempt_timeout, restore).await.is_err() {
+        tracing::warn!(backend = %b.spec.name, "restoring subscriptions and log level took too long; going on without");
     }
     b.set_status(Status::Ready {
         peer: peer.clone(),

@@ -72,6 +72,8 @@ impl<T> Wire<T> {
             backend: client.name().clone(),
             progress: client.progress().clone(),
         };
+        // Log messages counted on a previous connection will never be handled now.
+        wire.progress.reset_logs(&wire.backend);
         (wire, outcome)
     }
 
@@ -148,7 +150,7 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Wire<T> {
                 JsonRpcMessage::Error(e) => e.id.as_ref(),
                 _ => None,
             };
-            let Some(at) = id.and_then(|id| self.probes.iter().position(|p| p == id)) else {
+            let Some(at) = id.and_then(|id| self.probes.iter().position(|p| same_id(p, id))) else {
                 return Some(message);
             };
             if let Some(message) = self.probe_answer(at, message) {
@@ -160,4 +162,10 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Wire<T> {
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
         self.inner.close()
     }
+}
+
+/// Whether a response's id answers request `sent`: the same id, or the same
+/// number echoed back as a string (rmcp accepts that too).
+fn same_id(sent: &RequestId, answered: &RequestId) -> bool {
+    sent == answered || sent.to_string() == answered.to_string()
 }

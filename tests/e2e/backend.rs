@@ -421,6 +421,26 @@ impl ServerHandler for Backend {
             "log" => {
                 let level: LoggingLevel = serde_json::from_value(arg("level")).unwrap_or(LoggingLevel::Info);
                 let said = arg("text").as_str().unwrap_or("").to_string();
+                // A 2026-07-28 request says which levels it wants.
+                let rank = |l: &LoggingLevel| {
+                    serde_json::to_value(l).ok().and_then(|v| {
+                        [
+                            "debug",
+                            "info",
+                            "notice",
+                            "warning",
+                            "error",
+                            "critical",
+                            "alert",
+                            "emergency",
+                        ]
+                        .iter()
+                        .position(|n| v == *n)
+                    })
+                };
+                if ctx.meta.log_level().is_some_and(|min| rank(&level) < rank(&min)) {
+                    return text("not logged");
+                }
                 let mut message = LoggingMessageNotificationParam::new(level, json!(said));
                 message.logger = Some("tests".into());
                 let _ = ctx.peer.notify_logging_message(message).await;

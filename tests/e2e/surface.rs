@@ -212,10 +212,19 @@ async fn check_logging(s: &Scratch, client: &Client, era: Era) -> Result {
                 .cloned();
             let request = rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params));
             let options = rmcp::service::PeerRequestOptions::no_options().with_meta(meta.clone());
-            peer.send_request_with_option(request, options)
+            let answer = peer
+                .send_request_with_option(request, options)
                 .await?
                 .await_response()
                 .await?;
+            // The 2026-07-28 backend hears the level with the request and logs
+            // nothing below it (the client's session level or per-request level).
+            if backend == "beta" && level == "info" {
+                let rmcp::model::ServerResult::CallToolResult(r) = answer else {
+                    return Err(format!("not a tool result: {answer:?}").into());
+                };
+                assert_eq!(text_of(&r), "not logged", "the level reached beta");
+            }
         }
         let logger = format!("{backend}/tests");
         let want = (logger.clone(), format!("loud {backend}"));
