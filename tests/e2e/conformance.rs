@@ -26,7 +26,6 @@ use rmcp::service::RequestContext;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, ErrorData, RoleClient};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::harness::*;
 use crate::trial;
@@ -152,30 +151,13 @@ async fn suite_and_exact_contents(s: &Scratch, url: &str, not_yet: &[&str]) -> R
 }
 
 /// The reference backend serving streamable HTTP; killed when dropped.
-struct ReferenceHttp {
-    _child: tokio::process::Child,
-    url: String,
-}
+struct ReferenceHttp;
 
 impl ReferenceHttp {
-    async fn start() -> Result<ReferenceHttp> {
-        let mut child = tokio::process::Command::new(std::env::current_exe()?)
-            .env("MCPMUX_TEST_BACKEND", "reference")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-            .await??
-            .unwrap_or_default();
-        let port = line
-            .strip_prefix("LISTENING ")
-            .ok_or(format!("unexpected first line {line:?}"))?;
-        Ok(ReferenceHttp {
-            _child: child,
-            url: format!("http://127.0.0.1:{port}/mcp"),
-        })
+    async fn start() -> Result<HttpServer> {
+        let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
+        cmd.env("MCPMUX_TEST_BACKEND", "reference");
+        HttpServer::announced(cmd).await
     }
 }
 

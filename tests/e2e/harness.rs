@@ -169,11 +169,15 @@ impl HttpServer {
         cmd.args(["--name", name, "--http"])
             .args(args)
             .env("MCPMUX_TEST_BACKEND", "1")
-            .env("MCPMUX_TEST_EVENTS", scratch.events())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true);
+            .env("MCPMUX_TEST_EVENTS", scratch.events());
+        HttpServer::announced(cmd).await
+    }
+
+    /// Starts a server that prints `LISTENING <port>` as its first line.
+    pub async fn announced(mut cmd: tokio::process::Command) -> Result<HttpServer> {
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).kill_on_drop(true);
         let mut child = cmd.spawn()?;
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
         let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
             .await??
             .unwrap_or_default();
