@@ -2,9 +2,9 @@
 //! *client's* protocol era, whatever era the backend that produced it spoke.
 //! A 2026-07-28 client requires `resultType` on every result (strict SDKs
 //! reject a result without it) and caching hints on list results; a
-//! 2025-era backend sends neither. rmcp strips the 2026-only fields for
-//! older clients on its own, so this module only has to add what a modern
-//! client needs.
+//! 2025-era backend sends neither. rmcp strips most 2026-only fields for
+//! older clients on its own; this module adds what a modern client needs and
+//! drops the caching hints of a resource read from an older client's answer.
 
 use std::time::Instant;
 

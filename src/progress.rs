@@ -1,12 +1,13 @@
-//! Progress routing: where a backend's progress notifications go. A call
-//! registers its backend request's progress token (mcpmux's, per backend)
-//! with the client call it serves and that client's own token; the
-//! backend's notifications are mapped back and forwarded, only increasing
-//! values (rmcp may deliver notifications out of order), and dropped once the
-//! call has ended. A backend's transport counts each progress notification
-//! as it arrives, in wire order, so a call whose answer overtook its last
-//! progress (rmcp handles each notification in a task of its own) can wait
-//! for that progress to be forwarded before it answers the client. Backends
+//! The calls in flight to backends, and what of theirs goes back to the
+//! client: each call registers its backend request (id and progress token,
+//! within one backend connection) with the client request it serves. Through
+//! that registration a backend's progress is mapped back to the client's
+//! token (only increasing values: rmcp may deliver notifications out of
+//! order), its log messages reach a 2026-07-28 call that asked for them, and
+//! its server-to-client requests find the call that caused them. A backend's
+//! transport counts progress and log messages as they arrive, in wire order,
+//! so a call whose answer overtook them (rmcp handles each notification in a
+//! task of its own) can wait for them before it answers the client. Backends
 //! publish here; nothing here knows the hub.
 
 #![allow(deprecated)] // logging is deprecated by SEP-2577, and still what clients use

@@ -5,9 +5,11 @@
 //! freshness ran out; and when the connection ends (a child exits, or a
 //! request to an HTTP backend fails at the transport) end its process group
 //! and restart it with exponential backoff, reset only after sustained
-//! uptime. A backend only publishes: its status and catalog are read by
-//! whoever holds it, and every change bumps a shared [`Changes`] counter that
-//! the hub follows. Nothing here knows the hub.
+//! uptime. After a reconnect it restores what clients asked of the previous
+//! connection (log level, resource subscriptions). A backend only publishes:
+//! its status and catalog are read by whoever holds it, and every change
+//! bumps a shared [`Changes`] counter that the hub follows. Nothing here
+//! knows the hub.
 
 #![allow(deprecated)] // logging/setLevel and resources/subscribe are deprecated (SEP-2577), still what 2025-era backends speak
 
