@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolResponse, CallToolResult, CancelledNotificationParam, ClientRequest, ContentBlock, DEFAULT_MRTR_MAX_ROUNDS,
-    GetExtensions, InputRequest, InputRequests, InputRequiredResult, InputResponses, RequestId, RequestMetaObject,
-    ServerRequest, ServerResult,
+    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, CancelledNotificationParam,
+    ClientRequest, ContentBlock, DEFAULT_MRTR_MAX_ROUNDS, GetExtensions, GetPromptRequest, GetPromptRequestParams,
+    InputRequest, InputRequests, InputRequiredResult, InputResponses, ReadResourceRequest, ReadResourceRequestParams,
+    RequestId, RequestMetaObject, ServerRequest, ServerResult,
 };
 use rmcp::service::{OriginatingRequestId, PeerRequestOptions, RequestContext, ServiceError};
 use rmcp::{ErrorData, Peer, RoleClient, RoleServer};
@@ -81,7 +82,8 @@ impl Hub {
             peer: ctx.peer.clone(),
             request: ctx.id.clone(),
             stateless,
-            capabilities: ctx.client_capabilities(),
+            // (A 2025-11-25 session's are read from its peer when needed.)
+            capabilities: stateless.then(|| ctx.client_capabilities()).flatten(),
             // Only requests that may answer with input-required can carry questions.
             asks: (stateless && asks_allowed).then_some(asks_tx),
             epoch: b.epoch(),
@@ -206,17 +208,25 @@ impl Hub {
     /// request is retried with the answers and the backend's state, for at
     /// most `DEFAULT_MRTR_MAX_ROUNDS` rounds. A 2026-07-28 client gets the
     /// input-required result as it is (and retries by itself).
-    pub(crate) async fn forward_driving_input(
+    pub(crate) async fn forward_driving_input<P: Retryable>(
         &self,
         backend: &Arc<str>,
-        request: impl Fn(Option<InputResponses>, Option<String>) -> ClientRequest,
-        client_state: Option<(String, InputResponses)>,
+        params: P,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, Failure> {
-        let mut result = match client_state {
+        let request = |answers: Option<InputResponses>, state: Option<String>| {
+            let mut p = params.clone();
+            if answers.is_some() {
+                p.set_input(answers, state);
+            }
+            p.into_request()
+        };
+        let mut result = match params.input() {
             // A 2026-07-28 client answering what a parked call asked.
-            Some((state, answers)) if state.starts_with(PARKED) => {
+            (Some(state), answers) if state.starts_with(PARKED) => {
                 let kind = std::mem::discriminant(&request(None, None));
+                let state = state.to_string();
+                let answers = answers.cloned().unwrap_or_default();
                 self.resume(&state, answers, backend, kind, ctx).await?
             }
             _ => self.forward(backend, request(None, None), true, ctx).await?,
@@ -292,6 +302,39 @@ async fn ask_client(ctx: &RequestContext<RoleServer>, input: InputRequest) -> Re
         ))),
     }
 }
+
+/// The params of a request that may answer with an input-required result
+/// and be retried with the client's answers (tools/call, prompts/get,
+/// resources/read).
+pub(crate) trait Retryable: Clone {
+    /// The retry's `requestState` and `inputResponses`, if any.
+    fn input(&self) -> (Option<&str>, Option<&InputResponses>);
+    fn set_input(&mut self, answers: Option<InputResponses>, state: Option<String>);
+    fn into_request(self) -> ClientRequest;
+}
+
+macro_rules! retryable {
+    ($($params:ty => $variant:ident($request:ident)),* $(,)?) => {$(
+        impl Retryable for $params {
+            fn input(&self) -> (Option<&str>, Option<&InputResponses>) {
+                (self.request_state.as_deref(), self.input_responses.as_ref())
+            }
+            fn set_input(&mut self, answers: Option<InputResponses>, state: Option<String>) {
+                self.input_responses = answers;
+                self.request_state = state;
+            }
+            fn into_request(self) -> ClientRequest {
+                ClientRequest::$variant($request::new(self))
+            }
+        }
+    )*};
+}
+
+retryable!(
+    CallToolRequestParams => CallToolRequest(CallToolRequest),
+    GetPromptRequestParams => GetPromptRequest(GetPromptRequest),
+    ReadResourceRequestParams => ReadResourceRequest(ReadResourceRequest),
+);
 
 /// The prefix of the `requestState` mcpmux gives a parked call.
 pub(crate) const PARKED: &str = "mcpmux-parked:";

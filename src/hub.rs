@@ -14,11 +14,10 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest, CompleteRequest,
-    CompleteRequestParams, CompleteResult, GetPromptRequest, GetPromptRequestParams, GetPromptResponse,
-    InitializeResult, InputResponses, LoggingLevel, PromptsCapability, ReadResourceRequest, ReadResourceRequestParams,
-    ReadResourceResponse, Reference, ResourcesCapability, ServerCapabilities, ServerResult, SetLevelRequestParams,
-    SubscribeRequestParams, ToolsCapability, UnsubscribeRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest, CompleteRequest, CompleteRequestParams,
+    CompleteResult, GetPromptRequestParams, GetPromptResponse, InitializeResult, LoggingLevel, PromptsCapability,
+    ReadResourceRequestParams, ReadResourceResponse, Reference, ResourcesCapability, ServerCapabilities, ServerResult,
+    SetLevelRequestParams, SubscribeRequestParams, ToolsCapability, UnsubscribeRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
@@ -378,17 +377,8 @@ impl Hub {
         };
         params.name = route.name.to_string().into();
         params.meta = None;
-        let request = |answers: Option<InputResponses>, state: Option<String>| {
-            let mut p = params.clone();
-            if answers.is_some() {
-                p.input_responses = answers;
-                p.request_state = state;
-            }
-            ClientRequest::CallToolRequest(CallToolRequest::new(p))
-        };
         let prefix = self.prefix_of(&route.backend);
-        let state = client_state(params.request_state.as_ref(), params.input_responses.as_ref());
-        match self.forward_driving_input(&route.backend, request, state, &ctx).await {
+        match self.forward_driving_input(&route.backend, params, &ctx).await {
             Ok(ServerResult::CallToolResult(mut r)) => {
                 uri::rewrite_blocks(&prefix, &mut r.content);
                 Ok(CallToolResponse::Complete(r))
@@ -415,16 +405,7 @@ impl Hub {
         params.name = route.name.to_string();
         params.meta = None;
         let prefix = self.prefix_of(&route.backend);
-        let request = |answers: Option<InputResponses>, state: Option<String>| {
-            let mut p = params.clone();
-            if answers.is_some() {
-                p.input_responses = answers;
-                p.request_state = state;
-            }
-            ClientRequest::GetPromptRequest(GetPromptRequest::new(p))
-        };
-        let state = client_state(params.request_state.as_ref(), params.input_responses.as_ref());
-        match self.forward_driving_input(&route.backend, request, state, &ctx).await {
+        match self.forward_driving_input(&route.backend, params, &ctx).await {
             Ok(ServerResult::GetPromptResult(mut r)) => {
                 for m in &mut r.messages {
                     uri::rewrite_block(&prefix, &mut m.content);
@@ -450,16 +431,7 @@ impl Hub {
         params.uri = original;
         params.meta = None;
         let prefix = self.prefix_of(&backend);
-        let request = |answers: Option<InputResponses>, state: Option<String>| {
-            let mut p = params.clone();
-            if answers.is_some() {
-                p.input_responses = answers;
-                p.request_state = state;
-            }
-            ClientRequest::ReadResourceRequest(ReadResourceRequest::new(p))
-        };
-        let state = client_state(params.request_state.as_ref(), params.input_responses.as_ref());
-        match self.forward_driving_input(&backend, request, state, &ctx).await {
+        match self.forward_driving_input(&backend, params, &ctx).await {
             Ok(ServerResult::ReadResourceResult(mut r)) => {
                 for c in &mut r.contents {
                     uri::rewrite_contents(&prefix, c);
@@ -648,9 +620,4 @@ impl Hub {
             .get(backend)
             .map_or_else(|| Arc::from(""), |b| b.spec.prefix.clone())
     }
-}
-
-/// A client retry's state and answers, if it carries any.
-fn client_state(state: Option<&String>, answers: Option<&InputResponses>) -> Option<(String, InputResponses)> {
-    state.map(|s| (s.clone(), answers.cloned().unwrap_or_default()))
 }
