@@ -3,7 +3,7 @@
 //! and a backend's own JSON-RPC errors reach the client unchanged.
 
 use libtest_mimic::Trial;
-use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest};
+use rmcp::model::CallToolRequestParams;
 use rmcp::service::PeerRequestOptions;
 use serde_json::json;
 
@@ -54,18 +54,11 @@ fn meta_and_identity() -> Result {
         let (mux, client) = http_session(&s, vec![s.backend("m", &[])]).await?;
         with_log(
             async {
-                let mut params = CallToolRequestParams::new("m__meta");
-                params.arguments = Some(Default::default());
                 let mut meta = rmcp::model::RequestMetaObject::new();
                 meta.set_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
                 meta.0.0.insert("example.com/tenant".into(), json!("t-1"));
-                let handle = client
-                    .peer()
-                    .send_request_with_option(
-                        ClientRequest::CallToolRequest(CallToolRequest::new(params)),
-                        PeerRequestOptions::no_options().with_meta(meta),
-                    )
-                    .await?;
+                let options = PeerRequestOptions::no_options().with_meta(meta);
+                let handle = start_call(&client, "m__meta", json!({}), options).await?;
                 let rmcp::model::ServerResult::CallToolResult(r) = handle.await_response().await? else {
                     return Err("not a tool result".into());
                 };

@@ -508,6 +508,19 @@ pub async fn call(client: &Client, name: &str, args: Value) -> Result<CallToolRe
     Ok(client.call_tool(params).await?)
 }
 
+/// Starts a tool call whose answer the test awaits (or cancels) itself.
+pub async fn start_call(
+    client: &Client,
+    name: &str,
+    args: Value,
+    options: rmcp::service::PeerRequestOptions,
+) -> Result<rmcp::service::RequestHandle<RoleClient>> {
+    let mut params = CallToolRequestParams::new(name.to_string());
+    params.arguments = args.as_object().cloned();
+    let request = rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params));
+    Ok(client.peer().send_request_with_option(request, options).await?)
+}
+
 /// The text of a tool result's first content block.
 pub fn text_of(r: &CallToolResult) -> String {
     r.content

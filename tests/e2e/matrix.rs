@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::Trial;
-use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest, PaginatedRequestParams};
+use rmcp::model::{CallToolRequestParams, PaginatedRequestParams};
 use rmcp::service::PeerRequestOptions;
 use serde_json::{Value, json};
 
@@ -876,15 +876,7 @@ async fn rmcp_cell(client: &Client, fixture: &Fixture, backend: &Backend, check:
         }
         Check::Cancel => {
             let (call, line) = backend.sleep(label);
-            let mut params = CallToolRequestParams::new(call.tool);
-            params.arguments = call.args.as_object().cloned();
-            let handle = client
-                .peer()
-                .send_request_with_option(
-                    ClientRequest::CallToolRequest(CallToolRequest::new(params)),
-                    PeerRequestOptions::no_options(),
-                )
-                .await?;
+            let handle = start_call(client, &call.tool, call.args.clone(), PeerRequestOptions::no_options()).await?;
             tokio::time::sleep(Duration::from_millis(300)).await;
             let outcome = match handle.cancel(Some("matrix".into())).await {
                 Ok(()) => "cancelled".to_string(),

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use libtest_mimic::Trial;
-use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest};
+use rmcp::model::CallToolRequestParams;
 use rmcp::service::PeerRequestOptions;
 use serde_json::json;
 
@@ -148,15 +148,8 @@ async fn run_scenario(s: &Scratch, client: &Client, era: Era) -> Result {
 
     // A client's cancellation reaches the backend.
     for (tool, backend) in [("alpha__sleep", "alpha"), ("web__sleep", "web")] {
-        let mut params = CallToolRequestParams::new(tool.to_string());
-        params.arguments = json!({"ms": 60000, "tag": "scenario"}).as_object().cloned();
-        let handle = client
-            .peer()
-            .send_request_with_option(
-                ClientRequest::CallToolRequest(CallToolRequest::new(params)),
-                PeerRequestOptions::no_options(),
-            )
-            .await?;
+        let args = json!({"ms": 60000, "tag": "scenario"});
+        let handle = start_call(client, tool, args, PeerRequestOptions::no_options()).await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         handle.cancel(Some("test".into())).await?;
         let line = format!("cancelled {backend} scenario");

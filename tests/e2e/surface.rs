@@ -206,14 +206,9 @@ async fn check_logging(s: &Scratch, client: &Client, era: Era) -> Result {
     }
     for backend in ["alpha", "beta"] {
         for (level, text) in [("info", "quiet"), ("error", "loud")] {
-            let mut params = rmcp::model::CallToolRequestParams::new(format!("{backend}__log"));
-            params.arguments = json!({"level": level, "text": format!("{text} {backend}")})
-                .as_object()
-                .cloned();
-            let request = rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params));
+            let args = json!({"level": level, "text": format!("{text} {backend}")});
             let options = rmcp::service::PeerRequestOptions::no_options().with_meta(meta.clone());
-            let answer = peer
-                .send_request_with_option(request, options)
+            let answer = start_call(client, &format!("{backend}__log"), args, options)
                 .await?
                 .await_response()
                 .await?;
