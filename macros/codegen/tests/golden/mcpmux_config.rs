@@ -251,6 +251,9 @@ pub struct AuthOauth {
     /// Client secret of a pre-registered confidential client. Never logged.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub client_secret: ::std::option::Option<crate::config::support::Secret>,
+    /// HTTPS URL of a Client ID Metadata Document you host: used as the client ID with authorization servers that support such documents (client_id_metadata_document_supported), instead of dynamic registration. Ignored when client_id or client_id_command is set.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub client_metadata_url: ::std::option::Option<::std::string::String>,
     /// A command whose stdout is the client ID (instead of client_id).
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub client_id_command: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -272,6 +275,7 @@ impl ::std::default::Default for AuthOauth {
             callback_port: __defaults::auth_oauth__callback_port(),
             client_id: ::std::option::Option::None,
             client_secret: ::std::option::Option::None,
+            client_metadata_url: ::std::option::Option::None,
             client_id_command: ::std::option::Option::None,
             client_secret_command: ::std::option::Option::None,
             allow_issuer_mismatch: __defaults::auth_oauth__allow_issuer_mismatch(),
@@ -597,10 +601,14 @@ mod __validate {
             .expect("pattern checked at generation time")
     });
     static RE_7: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$")
+        Regex::new("^https://[^/?#]+/[^?#]+$")
             .expect("pattern checked at generation time")
     });
     static RE_8: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$")
+            .expect("pattern checked at generation time")
+    });
+    static RE_9: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^([A-Za-z0-9.-]+(_[A-Za-z0-9.-]+)*)?$")
             .expect("pattern checked at generation time")
     });
@@ -970,6 +978,7 @@ mod __validate {
                                 "callback_port",
                                 "client_id",
                                 "client_secret",
+                                "client_metadata_url",
                                 "client_id_command",
                                 "client_secret_command",
                                 "allow_issuer_mismatch",
@@ -1094,6 +1103,7 @@ mod __validate {
                     "callback_port",
                     "client_id",
                     "client_secret",
+                    "client_metadata_url",
                     "client_id_command",
                     "client_secret_command",
                     "allow_issuer_mismatch",
@@ -1152,6 +1162,15 @@ mod __validate {
                 validate_secret(v, p, e);
                 p.pop();
             }
+            if let Some(v) = o.get("client_metadata_url") {
+                p.key("client_metadata_url");
+                let mark = e.mark();
+                if let Some(s) = e.string(v, p) {
+                    e.pattern(s, p, &RE_7, "must be an https URL with a path", true);
+                }
+                e.hint_since(mark, "for example https://example.com/mcpmux/client.json");
+                p.pop();
+            }
             if let Some(v) = o.get("client_id_command") {
                 p.key("client_id_command");
                 validate_argv(v, p, e);
@@ -1172,7 +1191,7 @@ mod __validate {
     fn validate_duration(v: &Value, p: &mut Path, e: &mut Errors) {
         let mark = e.mark();
         if let Some(s) = e.string(v, p) {
-            if e.pattern(s, p, &RE_7, "is not a duration", true) {
+            if e.pattern(s, p, &RE_8, "is not a duration", true) {
                 e.duration(
                     s,
                     p,
@@ -1197,7 +1216,7 @@ mod __validate {
                 e.pattern(
                     s,
                     p,
-                    &RE_8,
+                    &RE_9,
                     "must be letters, digits, ., - and single _ between them (no __, no leading or trailing _), or empty",
                     true,
                 );
