@@ -55,6 +55,41 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Log in to OAuth backends, log out, or show how every backend authenticates.
+    Auth {
+        #[command(subcommand)]
+        action: AuthAction,
+    },
+    /// Connect to one MCP server URL with mcpmux's own client stack (OAuth included), list its tools, optionally call one; exit 0 on success.
+    Probe {
+        /// The server's streamable HTTP endpoint.
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// Client ID of a pre-registered OAuth client (default: a Client ID Metadata Document or dynamic registration).
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// Client secret of a pre-registered OAuth client (prefer the environment variable: it stays out of the process list).
+        #[arg(long, value_name = "SECRET", env = "MCPMUX_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
+        /// HTTPS URL of a Client ID Metadata Document, used as the client ID where the server supports it.
+        #[arg(long, value_name = "URL")]
+        client_metadata_url: Option<String>,
+        /// OAuth scope to ask for (repeatable; default: what the server asks for).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Call this tool after listing.
+        #[arg(long, value_name = "TOOL")]
+        call: Option<String>,
+        /// Arguments of the call, as a JSON object.
+        #[arg(long, value_name = "JSON", requires = "call")]
+        args: Option<String>,
+        /// How long connecting, and the call, may take (an OAuth consent gets 5 minutes on top).
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+        /// Only print the authorization URL instead of opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
     /// Print the JSON Schema of the configuration (for editors and CI).
     Schema,
     /// Print a shell completion script.
@@ -62,6 +97,25 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthAction {
+    /// Run the OAuth consent for backend NAME now and keep its tokens (a running mcpmux picks them up).
+    Login { name: String },
+    /// Forget backend NAME's stored tokens and client registration.
+    Logout { name: String },
+    /// Show how every backend authenticates and, for OAuth, its stored login (expiry, scopes; never a token).
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A duration on the command line, written as in the configuration (30s, 2m, 1h30m).
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::config::support::duration::parse(s).map_err(|e| e.to_string())
 }
 
 /// Backends given on the command line; with no --config, no file is read.

@@ -81,7 +81,7 @@ impl Hub {
         let changes = Arc::new(Changes::default());
         let mut backends = Backends::default();
         for spec in &resolved.backends {
-            let b = Arc::new(Backend::new(spec.clone(), changes.clone()));
+            let b = Arc::new(Backend::new(spec.clone(), changes.clone(), &resolved.settings.auth));
             backends.by_name.insert(spec.name.clone(), b.clone());
             backends.list.push(b);
         }
@@ -224,6 +224,9 @@ impl Hub {
     /// `STALE_WAIT` to answer is served from its previous catalog this time
     /// (its listing goes on, and clients hear when it changes the list).
     pub async fn refresh_stale(&self) {
+        for b in self.backends.iter() {
+            b.client_arrived();
+        }
         let now = Instant::now();
         let refreshes: Vec<_> = self
             .backends

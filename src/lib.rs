@@ -1,11 +1,13 @@
 //! mcpmux as a library: configuration (`config`) and what the runtime makes
-//! of it (`resolve`), the backends and their supervision (`backend`), the
+//! of it (`resolve`), the backends and their supervision (`backend`) with
+//! their changing credentials (`auth`), the
 //! merged catalog (`names`, `router`), progress routing (`progress`), the
 //! shared state and call path (`hub`), the MCP server clients see (`front`)
 //! with its era bridge (`bridge`), the client endpoints (`listen`) and the
 //! commands that run it all (`serve`, `cli`); the binary in `main.rs` is a
 //! thin shell over them.
 
+pub mod auth;
 pub mod backend;
 pub mod bridge;
 pub mod cli;

@@ -81,6 +81,44 @@ fn main() -> ExitCode {
                 Err(code) => code,
             }
         }
+        Command::Auth { action } => {
+            let config = match load(explicit, &Overrides::default()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let mut out = std::io::stdout();
+            let r = match action {
+                cli::AuthAction::Login { name } => run_async(mcpmux::auth::commands::login(config, &name, &mut out)),
+                cli::AuthAction::Logout { name } => mcpmux::auth::commands::logout(&config, &name, &mut out),
+                cli::AuthAction::Status { json } => mcpmux::auth::commands::status(&config, json, &mut out),
+            };
+            r.unwrap_or_else(|e| failed(format!("{e:#}")))
+        }
+        Command::Probe {
+            url,
+            client_id,
+            client_secret,
+            client_metadata_url,
+            scopes,
+            call,
+            args,
+            timeout,
+            no_browser,
+        } => {
+            let probe = mcpmux::auth::commands::Probe {
+                url,
+                client_id,
+                client_secret,
+                client_metadata_url,
+                scopes,
+                call,
+                args,
+                timeout,
+                open_browser: !no_browser,
+            };
+            run_async(mcpmux::auth::commands::probe(probe, &mut std::io::stdout()))
+                .unwrap_or_else(|e| failed(format!("{e:#}")))
+        }
         Command::Validate { format } => io(cli::validate(explicit, format, &mut std::io::stdout().lock())),
         Command::Schema => io(cli::schema(&mut std::io::stdout().lock()).map(|()| ExitCode::SUCCESS)),
         Command::Completions { shell } => {

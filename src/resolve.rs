@@ -47,6 +47,8 @@ pub struct Settings {
     /// How long the first tools/list waits for backends still making their first attempt.
     pub startup_grace: Duration,
     pub retry: RetryPolicy,
+    /// Where OAuth tokens are kept; when consents may be asked for.
+    pub auth: crate::auth::AuthSettings,
 }
 
 /// One backend as the runtime sees it.
@@ -128,6 +130,14 @@ impl Resolved {
                     restart: serving,
                     max_delay: retry.max_delay,
                     attempt_timeout: retry.attempt_timeout,
+                },
+                auth: crate::auth::AuthSettings {
+                    store_dir: config
+                        .token_store
+                        .enabled
+                        .then(crate::auth::store::default_dir)
+                        .flatten(),
+                    eager: config.eager_auth,
                 },
             },
             backends: config.backends.iter().map(BackendSpec::new).collect(),

@@ -29,7 +29,7 @@ fn no_backends() -> anyhow::Error {
 }
 
 /// TLS for https backends: rustls with the ring provider, roots from the platform.
-fn install_crypto() {
+pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

@@ -77,9 +77,18 @@ impl ConnectError {
             ClientInitializeError::LegacyFallbackFailed { fallback, .. } if transient(&fallback) => {
                 ConnectError::Transient(redact::urls(&fallback.to_string()))
             }
-            e if transient(&e) => ConnectError::Transient(redact::urls(&e.to_string())),
-            e => ConnectError::Handshake(redact::urls(&e.to_string())),
+            e if transient(&e) => ConnectError::Transient(redact::urls(&describe(&e))),
+            e => ConnectError::Handshake(redact::urls(&describe(&e))),
         }
+    }
+}
+
+/// A handshake error in the user's words: for a transport error, what the
+/// transport said (not the transport's type name and rmcp's context).
+fn describe(e: &ClientInitializeError) -> String {
+    match e {
+        ClientInitializeError::TransportError { error, .. } => error.error.to_string(),
+        e => e.to_string(),
     }
 }
 
@@ -225,10 +234,15 @@ pub async fn command(
 /// How long a backend's process group has between SIGTERM and SIGKILL.
 pub const GROUP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-pub async fn http(spec: &HttpBackend, client: BackendClient, lifecycle: Lifecycle) -> Result<Connection, ConnectError> {
+pub async fn http(
+    spec: &HttpBackend,
+    source: Option<&crate::auth::Source>,
+    client: BackendClient,
+    lifecycle: Lifecycle,
+) -> Result<Connection, ConnectError> {
     let mut config = StreamableHttpClientTransportConfig::with_uri(spec.endpoint.as_str());
     match &spec.auth {
-        Auth::None(_) => {}
+        Auth::None(_) | Auth::Command(_) | Auth::Oauth(_) => {}
         Auth::Bearer(b) => config = config.auth_header(b.token.expose().to_string()),
         Auth::Header(h) => {
             let name = http::HeaderName::from_str(&h.header)
@@ -239,13 +253,17 @@ pub async fn http(spec: &HttpBackend, client: BackendClient, lifecycle: Lifecycl
             value.set_sensitive(true);
             config = config.custom_headers(HashMap::from([(name, value)]));
         }
-        other => {
-            return Err(ConnectError::Config(format!(
-                "auth type {:?} is not supported by this version of mcpmux yet (use none, bearer or header)",
-                other.tag()
-            )));
+    }
+    match source {
+        None => handshake(client, StreamableHttpClientTransport::from_config(config), lifecycle).await,
+        Some(source) => {
+            let http = crate::auth::AuthedHttp::new(crate::auth::http_client(), source.clone());
+            handshake(
+                client,
+                StreamableHttpClientTransport::with_client(http, config),
+                lifecycle,
+            )
+            .await
         }
     }
-    let transport = StreamableHttpClientTransport::from_config(config);
-    handshake(client, transport, lifecycle).await
 }

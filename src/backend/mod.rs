@@ -120,11 +120,18 @@ pub struct Backend {
     /// start again with each).
     epoch: AtomicU64,
     changes: Arc<Changes>,
+    /// Where its changing credentials (credential helper, OAuth) come from.
+    credentials: Option<crate::auth::Source>,
 }
 
 impl Backend {
-    pub fn new(spec: BackendSpec, changes: Arc<Changes>) -> Backend {
+    pub fn new(spec: BackendSpec, changes: Arc<Changes>, auth: &crate::auth::AuthSettings) -> Backend {
+        let credentials = match &spec.transport {
+            crate::config::Backend::Http(h) => crate::auth::Source::for_backend(&spec.name, h, auth),
+            crate::config::Backend::Command(_) => None,
+        };
         Backend {
+            credentials,
             spec,
             status: ArcSwap::from_pointee(Status::Connecting),
             catalog: ArcSwap::from_pointee(Catalog::default()),
@@ -202,6 +209,21 @@ impl Backend {
         }
     }
 
+    /// Whether the backend waits for an OAuth consent it may not ask for yet.
+    pub fn awaiting_consent(&self) -> bool {
+        self.credentials
+            .as_ref()
+            .and_then(|c| c.oauth())
+            .is_some_and(|o| o.awaiting_consent())
+    }
+
+    /// A client arrived: a backend waiting to ask for a consent may ask now.
+    pub fn client_arrived(&self) {
+        if let Some(o) = self.credentials.as_ref().and_then(|c| c.oauth()) {
+            o.allow_consent();
+        }
+    }
+
     fn set_status(&self, status: Status) {
         self.status.store(Arc::new(status));
         self.changes.publish();
@@ -268,7 +290,8 @@ pub async fn supervise(b: Arc<Backend>, policy: RetryPolicy, relay: Arc<Relay>, 
         let epoch = b.epoch.fetch_add(1, Ordering::AcqRel) + 1;
         let client = BackendClient::new(Arc::downgrade(&b), relay.clone(), epoch);
         let attempt = tokio::select! {
-            r = tokio::time::timeout(policy.attempt_timeout, connect(&b, client)) => r,
+            r = connect(&b, client) => Ok(r),
+            () = attempt_deadline(&b, policy.attempt_timeout) => Err(()),
             () = shutdown.cancelled() => break,
         };
         let mut retry_anyway = false;
@@ -294,6 +317,37 @@ pub async fn supervise(b: Arc<Backend>, policy: RetryPolicy, relay: Arc<Relay>, 
                     failures = 0;
                 }
                 ended
+            }
+            Ok(Err(_)) if b.awaiting_consent() => {
+                // Not a failure: the backend needs a consent that may not be
+                // asked for yet. Wait for leave to ask, or a login made out
+                // of band, then connect again at once.
+                b.set_status(Status::Down {
+                    error: format!(
+                        "waiting for authorization: it starts when a client connects, or run `mcpmux auth login {}`",
+                        b.spec.name
+                    ),
+                    retry_at: None,
+                });
+                b.mark_settled();
+                let Some(o) = b.credentials.as_ref().and_then(|c| c.oauth()) else {
+                    continue;
+                };
+                let stamp = o.stored_stamp();
+                let logged_in = async {
+                    loop {
+                        tokio::time::sleep(STORE_POLL).await;
+                        if o.stored_stamp() != stamp {
+                            return;
+                        }
+                    }
+                };
+                tokio::select! {
+                    () = o.consent_allowed() => {}
+                    () = logged_in => tracing::info!(backend = %b.spec.name, "found new tokens in the token store"),
+                    () = shutdown.cancelled() => break,
+                }
+                continue;
             }
             Ok(Err(e)) => {
                 if e.is_transient() && transient < TRANSIENT_RETRIES {
@@ -347,6 +401,22 @@ pub async fn supervise(b: Arc<Backend>, policy: RetryPolicy, relay: Arc<Relay>, 
     b.mark_settled();
 }
 
+/// How often a backend waiting for authorization looks for a login made out of band.
+const STORE_POLL: Duration = Duration::from_secs(2);
+
+/// Ends after `limit`, unless a consent of the backend is under way then:
+/// a user approving in a browser is not a backend too slow to answer, so
+/// each consent grants the attempt another `limit` after it ends.
+async fn attempt_deadline(b: &Backend, limit: Duration) {
+    loop {
+        tokio::time::sleep(limit).await;
+        match b.credentials.as_ref().and_then(|c| c.oauth()) {
+            Some(o) if o.consenting() => o.consent_ended().await,
+            _ => return,
+        }
+    }
+}
+
 /// Exponential backoff from `FIRST_DELAY`, capped, with ±20% jitter so
 /// backends that failed together do not retry together.
 fn backoff(failures: u32, max: Duration) -> Duration {
@@ -373,7 +443,9 @@ async fn connect(
         async move {
             match &b.spec.transport {
                 crate::config::Backend::Command(c) => connect::command(&b.spec.name, c, client, lifecycle).await,
-                crate::config::Backend::Http(h) => Ok((connect::http(h, client, lifecycle).await?, None)),
+                crate::config::Backend::Http(h) => {
+                    Ok((connect::http(h, b.credentials.as_ref(), client, lifecycle).await?, None))
+                }
             }
         }
     };
