@@ -5,7 +5,9 @@
 //! cancellation, `_meta`, list changes, a generated paginated catalog, its
 //! environment and its pid — plus a prompt, resources (`test://<name>/...`),
 //! a resource template, completions for both, resource subscriptions and
-//! log messages. Events the tests check (cancellations, listings,
+//! log messages. Over HTTP it can demand credentials (`--require-header`,
+//! `--require-bearer-file`, `--require-jwt`, `--oauth-issuer` with protected
+//! resource metadata; `--deny-status 403`). Events the tests check (cancellations, listings,
 //! subscriptions, log levels) are appended to the file named by
 //! `MCPMUX_TEST_EVENTS`.
 
@@ -609,7 +611,7 @@ pub fn run() {
         }
         if flag("--http") {
             let port = value("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
-            serve_http(backend, port, value("--require-header")).await;
+            serve_http(backend, port, Gate::from_args(&value, &flag)).await;
         } else {
             let service = backend.serve(rmcp::transport::stdio()).await.expect("stdio handshake");
             let _ = service.waiting().await;
@@ -618,9 +620,129 @@ pub fn run() {
     std::process::exit(0);
 }
 
-/// Serves streamable HTTP; with `required` (`NAME=VALUE`), a request without
-/// that header gets 401 Unauthorized, as from an API that checks a credential.
-async fn serve_http(backend: Backend, port: u16, required: Option<String>) {
+/// What an HTTP test backend demands of each request before serving it, as
+/// an API that checks credentials would: a fixed header, the bearer token
+/// currently in a file (so a test can rotate it), or an unexpired JWT (for
+/// the OAuth tests, with the audience of this resource and protected
+/// resource metadata pointing at an authorization server).
+#[derive(Clone)]
+struct Gate {
+    header: Option<(String, String)>,
+    bearer_file: Option<std::path::PathBuf>,
+    jwt: bool,
+    issuer: Option<String>,
+    /// What a refused request gets (401 unless `--deny-status 403`).
+    deny: http::StatusCode,
+    /// A line per refused request goes here.
+    rejections: Option<std::path::PathBuf>,
+    /// This endpoint's URL (the JWT audience).
+    resource: String,
+}
+
+impl Gate {
+    fn from_args(value: &dyn Fn(&str) -> Option<String>, flag: &dyn Fn(&str) -> bool) -> Gate {
+        Gate {
+            header: value("--require-header").and_then(|r| r.split_once('=').map(|(n, v)| (n.into(), v.into()))),
+            bearer_file: value("--require-bearer-file").map(Into::into),
+            jwt: flag("--require-jwt") || value("--oauth-issuer").is_some(),
+            issuer: value("--oauth-issuer"),
+            deny: value("--deny-status")
+                .and_then(|s| s.parse::<u16>().ok())
+                .and_then(|s| http::StatusCode::from_u16(s).ok())
+                .unwrap_or(http::StatusCode::UNAUTHORIZED),
+            rejections: value("--rejections-file").map(Into::into),
+            resource: String::new(),
+        }
+    }
+
+    fn bearer(req: &http::Request<hyper::body::Incoming>) -> Option<&str> {
+        req.headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+    }
+
+    /// Whether `req` may pass.
+    fn admits(&self, req: &http::Request<hyper::body::Incoming>) -> bool {
+        if let Some((name, value)) = &self.header
+            && req.headers().get(name.as_str()).and_then(|v| v.to_str().ok()) != Some(value.as_str())
+        {
+            return false;
+        }
+        if let Some(file) = &self.bearer_file {
+            let current = std::fs::read_to_string(file).unwrap_or_default();
+            if Self::bearer(req) != Some(current.trim()) {
+                return false;
+            }
+        }
+        if self.jwt {
+            let Some(claims) = Self::bearer(req).and_then(jwt_claims) else {
+                return false;
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            if claims["exp"].as_f64().is_none_or(|exp| exp <= now) {
+                return false;
+            }
+            if self.issuer.is_some() {
+                let aud = &claims["aud"];
+                let matches = aud.as_str() == Some(self.resource.as_str())
+                    || aud
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(self.resource.as_str())));
+                if !matches {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn metadata_url(&self) -> String {
+        format!(
+            "{}/.well-known/oauth-protected-resource/mcp",
+            self.resource.trim_end_matches("/mcp")
+        )
+    }
+
+    fn refuse(
+        &self,
+    ) -> http::Response<http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, std::convert::Infallible>> {
+        if let Some(file) = &self.rejections {
+            use std::io::Write as _;
+            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(file) {
+                let _ = writeln!(f, "refused");
+            }
+        }
+        let mut denied = http::Response::new(http_body_util::BodyExt::boxed_unsync(http_body_util::Full::new(
+            bytes::Bytes::from_static(b"missing or wrong credential"),
+        )));
+        *denied.status_mut() = self.deny;
+        if self.issuer.is_some() {
+            let challenge = format!("Bearer resource_metadata=\"{}\"", self.metadata_url());
+            denied
+                .headers_mut()
+                .insert("www-authenticate", http::HeaderValue::from_str(&challenge).unwrap());
+        }
+        denied
+    }
+}
+
+/// The claims of a JWT (the signature is not checked: a test resource server).
+fn jwt_claims(token: &str) -> Option<serde_json::Value> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Serves streamable HTTP behind `gate`.
+async fn serve_http(backend: Backend, port: u16, mut gate: Gate) {
+    use http_body_util::BodyExt as _;
     use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
     use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
     let service = StreamableHttpService::new(
@@ -629,27 +751,40 @@ async fn serve_http(backend: Backend, port: u16, required: Option<String>) {
         StreamableHttpServerConfig::default(),
     );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    println!("LISTENING {}", listener.local_addr().unwrap().port());
+    let port = listener.local_addr().unwrap().port();
+    gate.resource = format!("http://127.0.0.1:{port}/mcp");
+    let gate = Arc::new(gate);
+    println!("LISTENING {port}");
     std::io::stdout().flush().unwrap();
     loop {
         let (stream, _) = listener.accept().await.unwrap();
         let service = service.clone();
-        let required = required.clone();
+        let gate = gate.clone();
         tokio::spawn(async move {
             let handler = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 let service = service.clone();
-                let required = required.clone();
+                let gate = gate.clone();
                 async move {
-                    if let Some((name, value)) = required.as_deref().and_then(|r| r.split_once('='))
-                        && req.headers().get(name).and_then(|v| v.to_str().ok()) != Some(value)
+                    if let Some(issuer) = &gate.issuer
+                        && req.uri().path().starts_with("/.well-known/oauth-protected-resource")
                     {
-                        let mut denied = http::Response::new(http_body_util::BodyExt::boxed(
-                            http_body_util::Full::new(bytes::Bytes::from_static(b"missing or wrong credential")),
-                        ));
-                        *denied.status_mut() = http::StatusCode::UNAUTHORIZED;
-                        return Ok::<_, std::convert::Infallible>(denied);
+                        let prm = serde_json::json!({
+                            "resource": gate.resource,
+                            "authorization_servers": [issuer],
+                            "scopes_supported": ["mcp"],
+                            "bearer_methods_supported": ["header"],
+                        });
+                        let mut r = http::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::from(prm.to_string())).boxed_unsync(),
+                        );
+                        r.headers_mut()
+                            .insert("content-type", http::HeaderValue::from_static("application/json"));
+                        return Ok::<_, std::convert::Infallible>(r);
                     }
-                    Ok(service.handle(req).await)
+                    if !gate.admits(&req) {
+                        return Ok(gate.refuse());
+                    }
+                    Ok(service.handle(req).await.map(|b| b.boxed_unsync()))
                 }
             });
             let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())

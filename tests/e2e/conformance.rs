@@ -5,7 +5,8 @@
 //! completions, logging, sampling and elicitation — through mcpmux, where a
 //! transparent proxy must score exactly the same. Where a scenario accepts
 //! too much (any text, any `isError`, any non-empty answer), the exact
-//! contents are checked here with rmcp clients.
+//! contents are checked here with rmcp clients. The suite's client auth
+//! scenarios (all but the extensions) run against `mcpmux probe`.
 
 // Sampling, which the suite tests, is deprecated in rmcp by SEP-2577.
 #![allow(deprecated)]
@@ -35,7 +36,105 @@ pub fn all() -> Vec<Trial> {
         trial("conformance/direct", direct),
         trial("conformance/through-mcpmux-command", through_mcpmux_command),
         trial("conformance/through-mcpmux-http", through_mcpmux_http),
+        trial("conformance/auth-client-probe", auth_client),
     ]
+}
+
+/// The suite's client auth scenarios that are not extensions (2025-11-25,
+/// 2025-03-26 and draft), each run against `mcpmux probe` — mcpmux's own
+/// backend client stack with its OAuth — through `tests/conformance/probe-client.sh`.
+const AUTH_CLIENT: &[&str] = &[
+    "auth/metadata-default",
+    "auth/metadata-var1",
+    "auth/metadata-var2",
+    "auth/metadata-var3",
+    "auth/basic-cimd",
+    "auth/scope-from-www-authenticate",
+    "auth/scope-from-scopes-supported",
+    "auth/scope-omitted-when-undefined",
+    "auth/scope-step-up",
+    "auth/scope-retry-limit",
+    "auth/token-endpoint-auth-basic",
+    "auth/token-endpoint-auth-post",
+    "auth/token-endpoint-auth-none",
+    "auth/pre-registration",
+    "auth/2025-03-26-oauth-metadata-backcompat",
+    "auth/2025-03-26-oauth-endpoint-fallback",
+    "auth/resource-mismatch",
+    "auth/offline-access-scope",
+    "auth/offline-access-not-supported",
+];
+
+/// Every non-extension client auth scenario passes against `mcpmux probe`:
+/// discovery variants, CIMD, dynamic and pre-registration, scope selection
+/// and step-up with its retry limit, the token endpoint's auth methods with
+/// the resource parameter, the 2025-03-26 fallbacks, a resource mismatch
+/// refused, offline access. The suite's authorization server approves at
+/// once; `$BROWSER` (tests/conformance/browser.py) fetches the
+/// authorization URL as a browser would and lands on mcpmux's callback.
+fn auth_client() -> Result {
+    block_on(async {
+        let s = Scratch::new("conformance-auth");
+        let (node, cli) = suite()?;
+        let out_dir = s.dir.join("results");
+        let started = Instant::now();
+        let mut outputs = String::new();
+        for scenario in AUTH_CLIENT {
+            let output = tokio::time::timeout(
+                Duration::from_secs(90),
+                tokio::process::Command::new(&node)
+                    .arg(&cli)
+                    .args(["client", "--scenario", scenario, "--timeout", "60000", "--command"])
+                    .arg(root().join("tests/conformance/probe-client.sh"))
+                    .arg("-o")
+                    .arg(&out_dir)
+                    .env("MCPMUX", env!("CARGO_BIN_EXE_mcpmux"))
+                    .env("BROWSER", root().join("tests/conformance/browser.py"))
+                    .env("XDG_STATE_HOME", s.dir.join("state"))
+                    .env("MCPMUX_LOG", "info")
+                    .stdin(Stdio::null())
+                    .kill_on_drop(true)
+                    .output(),
+            )
+            .await
+            .map_err(|_| format!("{scenario}: the conformance suite did not finish within 90 s"))??;
+            outputs.push_str(&format!(
+                "=== {scenario}\n{}{}",
+                summary(&String::from_utf8_lossy(&output.stdout)),
+                tail(&String::from_utf8_lossy(&output.stderr), 10)
+            ));
+        }
+        let results = read_results_in(&out_dir.join("auth"), "", "auth/")?;
+        let mut problems = Vec::new();
+        for scenario in AUTH_CLIENT {
+            match results.get(*scenario) {
+                None => problems.push(format!("{scenario}: did not run")),
+                Some(checks) if checks.is_empty() => problems.push(format!("{scenario}: no checks")),
+                Some(checks) => {
+                    for c in checks {
+                        let status = c["status"].as_str().unwrap_or("?");
+                        if !matches!(status, "SUCCESS" | "INFO") {
+                            problems.push(format!(
+                                "{scenario}: {} {status}: {}",
+                                c["id"].as_str().unwrap_or("?"),
+                                c["description"].as_str().unwrap_or("")
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(format!(
+                "{} problem(s) in the client auth scenarios against mcpmux probe ({:.1?}):\n  {}\n--- suite output ---\n{outputs}",
+                problems.len(),
+                started.elapsed(),
+                problems.join("\n  "),
+            )
+            .into());
+        }
+        Ok(())
+    })
 }
 
 /// Scenarios that do not pass through mcpmux yet, and why. Each must fail
@@ -276,6 +375,12 @@ fn tail(text: &str, lines: usize) -> String {
 /// Each scenario's checks, from the `<dir>/server-<scenario>-<timestamp>/checks.json`
 /// files the CLI writes.
 fn read_results(dir: &Path) -> Result<BTreeMap<String, Vec<Value>>> {
+    read_results_in(dir, "server-", "")
+}
+
+/// The results under `dir` whose directory names start with `prefix`, keyed
+/// by scenario name (`name_prefix` + the name between prefix and timestamp).
+fn read_results_in(dir: &Path, prefix: &str, name_prefix: &str) -> Result<BTreeMap<String, Vec<Value>>> {
     // The suffix is an ISO timestamp with ':' and '.' replaced: -2025-01-01T00-00-00-000Z.
     const STAMP: usize = "-2025-01-01T00-00-00-000Z".len();
     let mut results = BTreeMap::new();
@@ -283,14 +388,14 @@ fn read_results(dir: &Path) -> Result<BTreeMap<String, Vec<Value>>> {
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix("server-") else {
+        let Some(rest) = name.strip_prefix(prefix) else {
             continue;
         };
         let scenario = rest
             .get(..rest.len().saturating_sub(STAMP))
             .ok_or(format!("unexpected result directory {name}"))?;
         let checks: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(entry.path().join("checks.json"))?)?;
-        results.insert(scenario.to_string(), checks);
+        results.insert(format!("{name_prefix}{scenario}"), checks);
     }
     Ok(results)
 }

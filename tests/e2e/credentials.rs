@@ -1,8 +1,12 @@
-//! Credentials: secrets never reach mcpmux's output or log, and bearer and
-//! header credentials reach the HTTP backends that check them.
+//! Credentials: secrets never reach mcpmux's output or log; bearer and
+//! header credentials reach the HTTP backends that check them; a credential
+//! helper's tokens rotate and expire without a client noticing, and a
+//! failing helper fails only its own backend.
+
+use std::time::Duration;
 
 use libtest_mimic::Trial;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::*;
 use crate::trial;
@@ -11,6 +15,9 @@ pub fn all() -> Vec<Trial> {
     vec![
         trial("secrets_never_reach_the_log_or_list", secrets_stay_out),
         trial("http_backends_receive_their_credentials", http_credentials),
+        trial("credential_helper_tokens_rotate_unnoticed", helper_rotation),
+        trial("credential_helper_renews_a_jwt_ahead_of_expiry", helper_jwt),
+        trial("failing_credential_helper_fails_only_its_backend", helper_failing),
     ]
 }
 
@@ -94,6 +101,177 @@ fn http_credentials() -> Result {
             Some(1),
             "a backend that cannot authenticate fails list"
         );
+        Ok(())
+    })
+}
+
+/// A credential helper that counts its runs (a line each in `runs`) and
+/// prints the token in `token`.
+fn counting_helper(s: &Scratch) -> Value {
+    let script = format!(
+        "echo run >> '{}'; cat '{}'",
+        s.dir.join("runs").display(),
+        s.dir.join("helper-token").display()
+    );
+    json!({ "type": "command", "command": ["sh", "-c", script] })
+}
+
+fn lines_in(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// Tokens the backend stops accepting (401 from one backend, 403 from the
+/// other) are replaced by the helper's new one and the request retried: the
+/// client sees every call succeed. A burst of calls that all meet the
+/// rotation runs the helper once.
+fn helper_rotation() -> Result {
+    block_on(async {
+        let s = Scratch::new("helper-rotation");
+        let accepted = s.dir.join("backend-token");
+        let rejections = s.dir.join("rejections");
+        let rejections_arg = rejections.display().to_string();
+        let accepted_arg = accepted.display().to_string();
+        let set_token = |t: &str| -> Result {
+            std::fs::write(&accepted, t)?;
+            std::fs::write(s.dir.join("helper-token"), t)?;
+            Ok(())
+        };
+        set_token("tok-1")?;
+        let unauthorized = HttpServer::test_backend(
+            &s,
+            "api",
+            &[
+                "--require-bearer-file",
+                &accepted_arg,
+                "--rejections-file",
+                &rejections_arg,
+            ],
+        )
+        .await?;
+        let forbidden = HttpServer::test_backend(
+            &s,
+            "api403",
+            &[
+                "--require-bearer-file",
+                &accepted_arg,
+                "--deny-status",
+                "403",
+                "--rejections-file",
+                &rejections_arg,
+            ],
+        )
+        .await?;
+        let mut api = unauthorized.entry("api");
+        api["auth"] = counting_helper(&s);
+        let mut api403 = forbidden.entry("api403");
+        api403["auth"] = counting_helper(&s);
+        let (mux, client) = http_session(&s, vec![api, api403]).await?;
+        let r: Result = async {
+            for round in ["tok-1", "tok-2", "tok-3"] {
+                set_token(round)?;
+                for tool in ["api__echo", "api403__echo"] {
+                    let said = format!("after rotating to {}", &round[4..]);
+                    let text = call_text(&client, tool, json!({ "text": said })).await?;
+                    assert!(text.ends_with(&said), "{tool} {said}: {text}");
+                }
+            }
+            assert!(lines_in(&rejections) >= 4, "each rotation met a refusal first");
+            // A burst that meets a rotation together runs the helper once.
+            set_token("tok-4")?;
+            let before = lines_in(&s.dir.join("runs"));
+            let calls = (0..8).map(|i| call_text(&client, "api__echo", json!({ "text": format!("burst {i}") })));
+            for r in futures::future::join_all(calls).await {
+                r?;
+            }
+            assert_eq!(
+                lines_in(&s.dir.join("runs")) - before,
+                1,
+                "one helper run for the whole burst"
+            );
+            Ok(())
+        }
+        .await;
+        with_log(r, &mux)?;
+        for token in ["tok-1", "tok-2", "tok-3", "tok-4"] {
+            assert!(!mux.log.text().contains(token), "{token} reached the log");
+        }
+        Ok(())
+    })
+}
+
+/// A helper minting JWTs that live 6 s: mcpmux renews the token ahead of
+/// its `exp` (the backend refuses nothing) while calls go on for 9 s.
+fn helper_jwt() -> Result {
+    block_on(async {
+        let s = Scratch::new("helper-jwt");
+        let rejections = s.dir.join("rejections");
+        let runs = s.dir.join("runs");
+        let mint = format!(
+            "import base64, json, time\n\
+             open({runs:?}, 'a').write('run\\n')\n\
+             b = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b'=').decode()\n\
+             print(b({{'alg': 'none'}}) + '.' + b({{'exp': time.time() + 6}}) + '.sig')",
+            runs = runs.display().to_string()
+        );
+        let web = HttpServer::test_backend(
+            &s,
+            "jwt",
+            &["--require-jwt", "--rejections-file", &rejections.display().to_string()],
+        )
+        .await?;
+        let mut entry = web.entry("jwt");
+        entry["auth"] = json!({ "type": "command", "command": ["python3", "-c", mint] });
+        let (mux, client) = http_session(&s, vec![entry]).await?;
+        let r: Result = async {
+            for i in 0..10 {
+                call_text(&client, "jwt__echo", json!({ "text": format!("call {i}") })).await?;
+                tokio::time::sleep(Duration::from_millis(900)).await;
+            }
+            assert_eq!(lines_in(&rejections), 0, "a token was used past its exp");
+            assert!(lines_in(&runs) >= 2, "the token was renewed ({} runs)", lines_in(&runs));
+            Ok(())
+        }
+        .await;
+        with_log(r, &mux)
+    })
+}
+
+/// A helper that fails: its backend's status carries the last line of the
+/// helper's stderr (never its stdout); the other backend serves on.
+fn helper_failing() -> Result {
+    block_on(async {
+        let s = Scratch::new("helper-failing");
+        let web = HttpServer::test_backend(&s, "web", &["--require-jwt"]).await?;
+        let mut bad = web.entry("bad");
+        bad["auth"] = json!({ "type": "command", "command": ["sh", "-c",
+            "echo half-a-s3cret-token; echo 'step 1' >&2; echo 'login expired: run acme login' >&2; exit 2"] });
+        let good = s.backend("good", &[]);
+        let config = s.config(&json!({ "backends": [bad, good] }));
+        let out = mcpmux().args(["list", "--json", "-c"]).arg(&config).output().await?;
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {all}"))?;
+        let status = report["backends"]
+            .as_array()
+            .and_then(|b| b.iter().find(|b| b["name"] == "bad"))
+            .map(|b| b["status"].as_str().unwrap_or("").to_string())
+            .ok_or("no bad backend")?;
+        assert!(status.contains("login expired: run acme login"), "{status}");
+        assert!(
+            !all.contains("half-a-s3cret-token"),
+            "the helper's stdout leaked:\n{all}"
+        );
+        let names: Vec<&str> = report["tools"]
+            .as_array()
+            .ok_or("tools")?
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        assert!(names.contains(&"good__echo"), "{report}");
+        assert_eq!(out.status.code(), Some(1));
         Ok(())
     })
 }
