@@ -36,10 +36,17 @@ fn failed(e: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|e| {
+    let mut filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|e| {
         eprintln!("mcpmux: ignoring --log {:?}: {e}", cli.log);
         tracing_subscriber::EnvFilter::new("info")
     });
+    // rmcp's OAuth code logs authorization codes at debug level: kept out
+    // unless asked for by name.
+    if !cli.log.contains("rmcp::transport::auth")
+        && let Ok(d) = "rmcp::transport::auth=info".parse()
+    {
+        filter = filter.add_directive(d);
+    }
     // Colours only for a terminal; the journal and log files get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()

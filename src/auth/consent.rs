@@ -111,9 +111,13 @@ async fn respond(stream: &mut tokio::net::TcpStream, status: &str, text: &str) {
     let _ = stream.shutdown().await;
 }
 
-/// Shows `url` to the user: logs it, and with `open` starts a browser.
+/// Shows `url` to the user: prints it on stderr, and with `open` starts a browser.
 pub fn show(backend: &str, url: &str, open: bool) {
-    tracing::warn!(backend, "authorization needed: open {url}");
+    // Printed, not logged: the log redacts URL queries, and this one's
+    // query (client, PKCE challenge, state, redirect) is the point. Nothing
+    // in it is secret.
+    eprintln!("mcpmux: to authorize backend {backend}, open this URL in a browser:\n  {url}");
+    tracing::info!(backend, "waiting for the authorization to arrive");
     if !open {
         return;
     }

@@ -138,7 +138,9 @@ pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
         .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let exp = claims.get("exp")?.as_f64()?;
-    (0.0..1e11).contains(&exp).then(|| UNIX_EPOCH + Duration::from_secs_f64(exp))
+    (0.0..1e11)
+        .contains(&exp)
+        .then(|| UNIX_EPOCH + Duration::from_secs_f64(exp))
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ use tokio::sync::{Notify, RwLock};
 use super::consent::{self, Callback};
 use super::store::{Registration, Store};
 
+/// How soon after a consent a 401 is taken as final rather than asking again.
+const RECONSENT_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 /// Consecutive step-up consents after which a backend's 403s are final.
 const MAX_STEP_UPS: u32 = 3;
 
@@ -101,6 +103,8 @@ pub struct OAuth {
     /// Consents under way or queued (one runs at a time per process).
     consenting: AtomicU32,
     consent_ended: Notify,
+    /// When the last consent completed.
+    consented_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl OAuth {
@@ -115,6 +119,7 @@ impl OAuth {
             step_ups: AtomicU32::new(0),
             consenting: AtomicU32::new(0),
             consent_ended: Notify::new(),
+            consented_at: std::sync::Mutex::new(None),
         }
     }
 
@@ -318,6 +323,18 @@ impl OAuth {
                 }
             }
         }
+        // A token fresh from a consent refused again: another consent would
+        // only loop the user through the browser.
+        let recent = self
+            .consented_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < RECONSENT_AFTER);
+        if recent {
+            return Err(AuthError::AuthorizationFailed(
+                "the backend refuses the token of the consent just given".into(),
+            ));
+        }
         self.consent_if_allowed(challenge, &[]).await
     }
 
@@ -490,6 +507,10 @@ impl OAuth {
             client_id,
         });
         self.awaiting.store(false, Ordering::Release);
+        *self
+            .consented_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
         tracing::info!(backend, "authorized");
         Ok(token)
     }
