@@ -15,6 +15,7 @@ mod credentials;
 mod harness;
 mod interop;
 mod matrix;
+mod oauth;
 mod reference;
 mod scenario;
 mod supervision;
@@ -44,6 +45,7 @@ fn main() {
         interop::all(),
         matrix::all(),
         conformance::all(),
+        oauth::all(),
     ]
     .into_iter()
     .flatten()
