@@ -24,7 +24,7 @@ fn test_env(name: &str) -> Option<String> {
             "TEST_EMPTY" => "",
             "HOME" => "/home/tester",
             // Referenced by the README's example.
-            "GITHUB_TOKEN" | "SERVICE_A_TOKEN" => "readme-example-token",
+            "GITHUB_TOKEN" | "SERVICE_A_TOKEN" | "SERVICE_E_CLIENT_SECRET" => "readme-example-token",
             _ => return None,
         }
         .to_string(),

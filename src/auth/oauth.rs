@@ -382,7 +382,7 @@ impl OAuth {
             if !self.awaiting.swap(true, Ordering::AcqRel) {
                 tracing::warn!(
                     backend = %self.settings.backend,
-                    "authorization needed: it starts when a client connects, or run `mcpmux auth login {}`",
+                    "authorization needed: run `mcpmux auth login {}` (a serving mcpmux also asks once a client connects; eager_auth: true asks at start-up)",
                     self.settings.backend
                 );
             }
@@ -415,14 +415,28 @@ impl OAuth {
             .unwrap_or(false);
         let has_registration_endpoint = metadata.registration_endpoint.is_some();
         m.set_metadata(metadata);
-        let callback = Callback::bind(self.settings.callback_port)
-            .await
-            .map_err(AuthError::InternalError)?;
+        let stored = self.store.read()?.registration;
+        // With an ephemeral callback port, the port of a stored dynamic
+        // registration is tried first: when it is free, the registration
+        // still matches and is reused instead of registering again.
+        let reusable_port = stored
+            .as_ref()
+            .filter(|r| r.method == "dynamic" && r.issuer == issuer && self.settings.callback_port == 0)
+            .and_then(|r| url::Url::parse(&r.redirect_uri).ok())
+            .and_then(|u| u.port());
+        let callback = match reusable_port {
+            Some(port) => match Callback::bind(port).await {
+                Ok(c) => c,
+                Err(_) => Callback::bind(0).await.map_err(AuthError::InternalError)?,
+            },
+            None => Callback::bind(self.settings.callback_port)
+                .await
+                .map_err(AuthError::InternalError)?,
+        };
         let redirect = callback.redirect_uri.clone();
 
         let mut request =
             AuthorizationRequest::new(redirect.as_str()).with_client_name(self.settings.client_name.as_str());
-        let stored = self.store.read()?.registration;
         let registration: Registration = if let Some(id) = &self.settings.client_id {
             let client_id = id.get().await?;
             let client_secret = match &self.settings.client_secret {

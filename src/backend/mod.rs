@@ -324,7 +324,7 @@ pub async fn supervise(b: Arc<Backend>, policy: RetryPolicy, relay: Arc<Relay>, 
                 // of band, then connect again at once.
                 b.set_status(Status::Down {
                     error: format!(
-                        "waiting for authorization: it starts when a client connects, or run `mcpmux auth login {}`",
+                        "waiting for authorization: run `mcpmux auth login {}` (a serving mcpmux also asks once a client connects; eager_auth: true asks at start-up)",
                         b.spec.name
                     ),
                     retry_at: None,
