@@ -74,6 +74,9 @@ pub enum Command {
         /// HTTPS URL of a Client ID Metadata Document, used as the client ID where the server supports it.
         #[arg(long, value_name = "URL")]
         client_metadata_url: Option<String>,
+        /// How to get tokens: a consent in a browser, or the client credentials grant (needs --client-id and the secret).
+        #[arg(long, value_enum, default_value_t = Grant::AuthorizationCode)]
+        grant: Grant,
         /// OAuth scope to ask for (repeatable; default: what the server asks for).
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
@@ -124,6 +127,13 @@ pub struct AdHoc {
     /// Add a backend: NAME=COMMAND (split like a shell) or NAME=https://URL. Repeatable.
     #[arg(long = "backend", value_name = "NAME=COMMAND|URL")]
     pub backends: Vec<String>,
+}
+
+/// The OAuth grant of `mcpmux probe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Grant {
+    AuthorizationCode,
+    ClientCredentials,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

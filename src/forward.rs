@@ -64,7 +64,9 @@ impl Hub {
         let handle = match peer.send_request_with_option(request, options).await {
             Ok(h) => h,
             Err(e) => {
-                b.request_reconnect();
+                if !crate::auth::is_refusal(&e) {
+                    b.request_reconnect();
+                }
                 return Err(Failure::Unavailable(backend_error(b, &e)));
             }
         };
@@ -135,7 +137,9 @@ impl Hub {
                     Ok(r) => Ok(r),
                     Err(ServiceError::McpError(e)) => Err(Failure::Error(e)),
                     Err(e) => {
-                        if matches!(e, ServiceError::TransportSend(_) | ServiceError::TransportClosed) {
+                        if matches!(e, ServiceError::TransportSend(_) | ServiceError::TransportClosed)
+                            && !crate::auth::is_refusal(&e)
+                        {
                             b.request_reconnect();
                         }
                         Err(Failure::Unavailable(backend_error(b, &e)))
@@ -520,6 +524,14 @@ fn backend_error(b: &Backend, e: &ServiceError) -> String {
             format!(
                 "backend {:?} closed its connection before answering (it exited or is restarting)",
                 b.spec.name
+            )
+        }
+        // What the transport said, not its type name.
+        ServiceError::TransportSend(t) => {
+            format!(
+                "backend {:?} failed: {}",
+                b.spec.name,
+                redact::urls(&t.error.to_string())
             )
         }
         other => format!("backend {:?} failed: {}", b.spec.name, redact::urls(&other.to_string())),

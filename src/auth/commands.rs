@@ -218,6 +218,7 @@ pub struct Probe {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub client_metadata_url: Option<String>,
+    pub client_credentials: bool,
     pub scopes: Vec<String>,
     pub call: Option<String>,
     pub args: Option<String>,
@@ -255,7 +256,12 @@ pub async fn probe(p: Probe, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Some(a) => Some(serde_json::from_str(a).map_err(|e| anyhow::anyhow!("--args must be a JSON object: {e}"))?),
     };
     let name = probe_name(&url);
-    let mut auth = json!({"type": "oauth", "open_browser": p.open_browser, "scopes": p.scopes});
+    let grant = if p.client_credentials {
+        "client_credentials"
+    } else {
+        "authorization_code"
+    };
+    let mut auth = json!({"type": "oauth", "open_browser": p.open_browser, "scopes": p.scopes, "grant": grant});
     let escape = |s: &str| s.replace('$', "$$");
     if let Some(id) = &p.client_id {
         auth["client_id"] = json!(escape(id));

@@ -34,9 +34,10 @@ impl Callback {
         })
     }
 
-    /// Waits for the redirect and returns its full URL (with `code` and
-    /// `state`), or why the consent failed.
-    pub async fn wait(self, timeout: Duration) -> Result<String, String> {
+    /// Waits for the redirect carrying `state` and returns its full URL
+    /// (with `code`), or why the consent failed. A request with another
+    /// state (a stray page, an old tab) is turned away and the wait goes on.
+    pub async fn wait(self, state: Option<&str>, timeout: Duration) -> Result<String, String> {
         let work = async {
             loop {
                 let Ok((mut stream, _)) = self.listener.accept().await else {
@@ -54,6 +55,15 @@ impl Callback {
                     continue;
                 }
                 let param = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.into_owned());
+                if state.is_some() && param("state").as_deref() != state {
+                    respond(
+                        &mut stream,
+                        "400 Bad Request",
+                        "mcpmux: this is not the authorization mcpmux is waiting for",
+                    )
+                    .await;
+                    continue;
+                }
                 if let Some(error) = param("error") {
                     let detail = param("error_description")
                         .map(|d| format!(" ({d})"))

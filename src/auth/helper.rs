@@ -21,58 +21,75 @@ const RENEW_AHEAD: Duration = Duration::from_secs(60);
 pub struct Helper {
     argv: Vec<String>,
     ttl: Duration,
-    cached: tokio::sync::Mutex<Option<Minted>>,
+    cached: tokio::sync::Mutex<State>,
 }
 
-struct Minted {
-    token: String,
-    renew_at: Instant,
+/// What the helper's last run left.
+enum State {
+    None,
+    Minted {
+        token: String,
+        renew_at: Instant,
+    },
+    /// It failed: requests within `FAILURE_HOLD` get the same error instead
+    /// of each running the helper again.
+    Failed {
+        error: String,
+        at: Instant,
+    },
 }
+
+/// How long a failure of the helper answers for it.
+const FAILURE_HOLD: Duration = Duration::from_secs(5);
 
 impl Helper {
     pub fn new(argv: Vec<String>, ttl: Duration) -> Helper {
         Helper {
             argv,
             ttl,
-            cached: tokio::sync::Mutex::new(None),
+            cached: tokio::sync::Mutex::new(State::None),
         }
     }
 
     /// The current token, minting one when there is none or it is due.
     pub async fn token(&self) -> Result<String, String> {
         let mut cached = self.cached.lock().await;
-        if let Some(m) = cached.as_ref()
-            && Instant::now() < m.renew_at
-        {
-            return Ok(m.token.clone());
+        match &*cached {
+            State::Minted { token, renew_at } if Instant::now() < *renew_at => Ok(token.clone()),
+            State::Failed { error, at } if at.elapsed() < FAILURE_HOLD => Err(error.clone()),
+            _ => self.mint(&mut cached).await,
         }
-        self.mint(&mut cached).await
     }
 
     /// A token other than `rejected`: the cached one if someone already
     /// minted a new one meanwhile, else a fresh run of the helper.
     pub async fn replace(&self, rejected: Option<&str>) -> Result<String, String> {
         let mut cached = self.cached.lock().await;
-        if let Some(m) = cached.as_ref()
-            && Some(m.token.as_str()) != rejected
-            && Instant::now() < m.renew_at
-        {
-            return Ok(m.token.clone());
+        match &*cached {
+            State::Minted { token, renew_at } if Some(token.as_str()) != rejected && Instant::now() < *renew_at => {
+                Ok(token.clone())
+            }
+            State::Failed { error, at } if at.elapsed() < FAILURE_HOLD => Err(error.clone()),
+            _ => self.mint(&mut cached).await,
         }
-        self.mint(&mut cached).await
     }
 
-    async fn mint(&self, cached: &mut Option<Minted>) -> Result<String, String> {
-        let token = run(&self.argv).await.inspect_err(|_| *cached = None)?;
+    async fn mint(&self, cached: &mut State) -> Result<String, String> {
+        let token = run(&self.argv).await.inspect_err(|error| {
+            *cached = State::Failed {
+                error: error.clone(),
+                at: Instant::now(),
+            }
+        })?;
         let life = jwt_expiry(&token)
             .map(|exp| exp.duration_since(SystemTime::now()).unwrap_or_default())
             .unwrap_or(self.ttl);
         let ahead = RENEW_AHEAD.min(life / 2);
         tracing::debug!(lifetime = ?life, "the credential helper minted a token");
-        *cached = Some(Minted {
+        *cached = State::Minted {
             token: token.clone(),
             renew_at: Instant::now() + (life - ahead),
-        });
+        };
         Ok(token)
     }
 }
@@ -100,17 +117,27 @@ pub(super) async fn run(argv: &[String]) -> Result<String, String> {
     let (status, out, err) = tokio::time::timeout(HELPER_TIMEOUT, work)
         .await
         .map_err(|_| format!("the credential helper {program:?} did not finish within {HELPER_TIMEOUT:?}"))??;
+    let printed = String::from_utf8_lossy(&out);
+    let printed = printed.trim();
     let last_err = String::from_utf8_lossy(&err)
         .lines()
         .rev()
         .map(str::trim)
         .find(|l| !l.is_empty())
-        .map(|l| format!(": {}", crate::redact::urls(l)))
+        .map(|l| {
+            // A helper traced with `set -x` echoes its token on stderr.
+            let l = if printed.len() >= 8 {
+                l.replace(printed, "[token]")
+            } else {
+                l.to_string()
+            };
+            format!(": {}", crate::redact::urls(&l))
+        })
         .unwrap_or_default();
     if !status.success() {
         return Err(format!("the credential helper {program:?} failed ({status}){last_err}"));
     }
-    let token = String::from_utf8(out)
+    let token = std::str::from_utf8(&out)
         .map_err(|_| format!("the credential helper {program:?} printed something that is not UTF-8"))?
         .trim()
         .to_string();
@@ -178,17 +205,38 @@ mod tests {
             "tok-2",
             "a rejected token already replaced is not minted again"
         );
+        let failures = dir.join("failures");
         let failing = Helper::new(
             vec![
                 "sh".into(),
                 "-c".into(),
-                "echo secret-out; echo first >&2; echo 'login expired' >&2; exit 3".into(),
+                format!(
+                    "echo x >> {}; echo secret-out; echo first >&2; echo 'login expired' >&2; exit 3",
+                    failures.display()
+                ),
             ],
             Duration::from_secs(1),
         );
         let e = failing.token().await.unwrap_err();
         assert!(e.ends_with(": login expired"), "{e}");
         assert!(!e.contains("secret-out"), "{e}");
+        assert_eq!(
+            failing.replace(None).await.unwrap_err(),
+            e,
+            "a failure answers for a while"
+        );
+        let runs = std::fs::read_to_string(&failures).unwrap().lines().count();
+        assert_eq!(runs, 1, "the failing helper ran again at once");
+        let traced = Helper::new(
+            vec![
+                "sh".into(),
+                "-c".into(),
+                "echo tok-traced-123; echo '+ echo tok-traced-123' >&2; exit 1".into(),
+            ],
+            Duration::from_secs(1),
+        );
+        let e = traced.token().await.unwrap_err();
+        assert!(!e.contains("tok-traced-123") && e.contains("[token]"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

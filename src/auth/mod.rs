@@ -84,11 +84,26 @@ impl Source {
         }
     }
 
-    fn succeeded(&self) {
+    fn succeeded(&self, after: Option<&Rejection>) {
         if let Source::OAuth(o) = self {
             o.succeeded();
+            if matches!(after, Some(Rejection::Forbidden(_))) {
+                o.stepped_up();
+            }
         }
     }
+}
+
+/// Whether a failed request was the backend refusing mcpmux's credentials
+/// (or mcpmux failing to get any): the connection itself is fine then, and
+/// nothing is gained by reconnecting.
+pub fn is_refusal(e: &rmcp::ServiceError) -> bool {
+    let rmcp::ServiceError::TransportSend(e) = e else {
+        return false;
+    };
+    e.error
+        .downcast_ref::<StreamableHttpError<reqwest::Error>>()
+        .is_some_and(|e| Rejection::of(e).is_some() || matches!(e, StreamableHttpError::Auth(_)))
 }
 
 /// The token store record of backend `name` under these settings.
@@ -106,8 +121,15 @@ enum Rejection {
 }
 
 impl Rejection {
-    fn of<E: std::error::Error + Send + Sync + 'static>(e: &StreamableHttpError<E>) -> Option<Rejection> {
+    fn of(e: &StreamableHttpError<reqwest::Error>) -> Option<Rejection> {
         match e {
+            // A GET or DELETE refused without a challenge.
+            StreamableHttpError::Client(e) if e.status() == Some(reqwest::StatusCode::UNAUTHORIZED) => {
+                Some(Rejection::Unauthorized(None))
+            }
+            StreamableHttpError::Client(e) if e.status() == Some(reqwest::StatusCode::FORBIDDEN) => {
+                Some(Rejection::Forbidden(None))
+            }
             StreamableHttpError::AuthRequired(a) => {
                 Some(Rejection::Unauthorized(Some(a.www_authenticate_header.clone())))
             }
@@ -175,7 +197,7 @@ impl AuthedHttp {
                     Some(fresh) => {
                         let r = call(Some(fresh)).await;
                         if r.is_ok() {
-                            self.source.succeeded();
+                            self.source.succeeded(Some(&rejection));
                         }
                         r
                     }
@@ -183,7 +205,7 @@ impl AuthedHttp {
                 }
             }
             ok => {
-                self.source.succeeded();
+                self.source.succeeded(None);
                 ok
             }
         }

@@ -11,19 +11,18 @@
 //! `eager_auth`, else once a client arrives); until then the backend waits,
 //! blocking no other, and picks up a login made out of band.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use rmcp::transport::auth::{
     AuthError, AuthorizationManager, AuthorizationMetadata, AuthorizationRequest, AuthorizationSession,
-    OAuthClientConfig,
+    ClientCredentialsConfig, OAuthClientConfig,
 };
 use tokio::sync::{Notify, RwLock};
 
 use super::consent::{self, Callback};
 use super::store::{Registration, Store};
 
-/// How soon after a consent a 401 is taken as final rather than asking again.
-const RECONSENT_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 /// Consecutive step-up consents after which a backend's 403s are final.
 const MAX_STEP_UPS: u32 = 3;
 
@@ -56,6 +55,8 @@ pub struct Settings {
     pub client_secret: Option<Value>,
     pub client_metadata_url: Option<String>,
     pub allow_issuer_mismatch: bool,
+    /// Machine to machine (client credentials grant): no consent, no user.
+    pub client_credentials: bool,
 }
 
 impl Settings {
@@ -79,6 +80,7 @@ impl Settings {
                 .or_else(|| a.client_secret_command.clone().map(Value::Command)),
             client_metadata_url: a.client_metadata_url.clone(),
             allow_issuer_mismatch: a.allow_issuer_mismatch,
+            client_credentials: a.grant == crate::config::OauthGrant::ClientCredentials,
         }
     }
 }
@@ -103,8 +105,11 @@ pub struct OAuth {
     /// Consents under way or queued (one runs at a time per process).
     consenting: AtomicU32,
     consent_ended: Notify,
-    /// When the last consent completed.
-    consented_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Consents completed (a request queued behind one uses its tokens).
+    generation: AtomicU64,
+    /// Consents completed since a request last succeeded: a 401 after a
+    /// consent is final (another consent would loop the user through the browser).
+    unanswered_consents: AtomicU32,
 }
 
 impl OAuth {
@@ -119,7 +124,8 @@ impl OAuth {
             step_ups: AtomicU32::new(0),
             consenting: AtomicU32::new(0),
             consent_ended: Notify::new(),
-            consented_at: std::sync::Mutex::new(None),
+            generation: AtomicU64::new(0),
+            unanswered_consents: AtomicU32::new(0),
         }
     }
 
@@ -242,18 +248,30 @@ impl OAuth {
             return Ok(None);
         };
         let mut m = self.new_manager().await?;
-        let metadata = self.resolve(&m, None).await?;
+        // The metadata found at the consent (perhaps only through a
+        // challenge's pointer), else found again now.
+        let metadata = match record.metadata.clone() {
+            Some(m) => m,
+            None => self.resolve(&m, None).await?,
+        };
         m.set_metadata(metadata);
         let client_id = creds.client_id.clone();
         if !m.initialize_from_store().await? {
             return Ok(None);
         }
         if let Some(reg) = record.registration.filter(|r| r.client_id == creds.client_id) {
-            let mut config = OAuthClientConfig::new(reg.client_id, reg.redirect_uri);
-            if let Some(s) = reg.client_secret {
+            let mut config = OAuthClientConfig::new(reg.client_id.clone(), reg.redirect_uri);
+            // A configured secret wins over the stored one (it may have been rotated).
+            let configured = match (&self.settings.client_id, &self.settings.client_secret) {
+                (Some(_), Some(s)) => Some(s.get().await?),
+                _ => None,
+            };
+            if let Some(s) = configured.or(reg.client_secret) {
                 config = config.with_client_secret(s);
             }
-            m.configure_client(config)?;
+            if reg.method != "client-credentials" {
+                m.configure_client(config)?;
+            }
         }
         Ok(Some(Active { m, client_id }))
     }
@@ -276,19 +294,71 @@ impl OAuth {
         if m.is_none() {
             *m = self.manager_from_store().await?;
         }
-        match m.as_ref() {
-            None => Ok(None),
+        let token = match m.as_ref() {
+            None => None,
             Some(a) => match a.m.get_access_token().await {
-                Ok(t) => Ok(Some(t)),
-                Err(AuthError::AuthorizationRequired) => Ok(None),
-                Err(e) => Err(e),
+                Ok(t) => Some(t),
+                Err(AuthError::AuthorizationRequired) => None,
+                Err(e) => return Err(e),
             },
+        };
+        drop(m);
+        match token {
+            // Machine to machine: a new token needs no one, so get it now.
+            None if self.settings.client_credentials => self.client_credentials(None).await.map(Some),
+            t => Ok(t),
         }
+    }
+
+    /// Gets a token with the client credentials grant and keeps it.
+    async fn client_credentials(&self, challenge: Option<&str>) -> Result<String, AuthError> {
+        let (Some(id), Some(secret)) = (&self.settings.client_id, &self.settings.client_secret) else {
+            return Err(AuthError::ClientCredentialsError(
+                "grant client_credentials needs client_id (or client_id_command) and client_secret (or client_secret_command)"
+                    .into(),
+            ));
+        };
+        let mut m = self.new_manager().await?;
+        let metadata = self.resolve(&m, challenge).await?;
+        let issuer = metadata.issuer.clone();
+        m.set_metadata(metadata);
+        let client_id = id.get().await?;
+        let config = ClientCredentialsConfig::ClientSecret {
+            client_id: client_id.clone(),
+            client_secret: secret.get().await?,
+            scopes: self.settings.scopes.clone(),
+            resource: Some(self.settings.endpoint.clone()),
+        };
+        m.configure_client_credentials(&config)?;
+        {
+            let _lock = self.store.lock().await?;
+            m.exchange_client_credentials(&config).await?;
+            self.store.update(|r| {
+                r.registration = Some(Registration {
+                    client_id: client_id.clone(),
+                    client_secret: None,
+                    redirect_uri: String::new(),
+                    issuer,
+                    method: "client-credentials".into(),
+                })
+            })?;
+        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let token = m.get_access_token().await?;
+        *self.manager.write().await = Some(Active { m, client_id });
+        self.awaiting.store(false, Ordering::Release);
+        tracing::info!(backend = %self.settings.backend, "got a token with the client credentials grant");
+        Ok(token)
     }
 
     /// The backend answered 401 to `sent`: a newer token (stored by another
     /// request or process, or refreshed now), else a consent.
-    pub async fn unauthorized(&self, sent: Option<&str>, challenge: Option<&str>) -> Result<String, AuthError> {
+    pub async fn unauthorized(
+        self: &Arc<Self>,
+        sent: Option<&str>,
+        challenge: Option<&str>,
+    ) -> Result<String, AuthError> {
+        let seen = self.generation.load(Ordering::Acquire);
         // A login made out of band may have registered another client: start
         // again from the store.
         let stored_client = self.store.read()?.credentials.map(|c| c.client_id);
@@ -316,32 +386,36 @@ impl OAuth {
                             return Ok(t);
                         }
                     }
-                    Err(e @ AuthError::TokenRefreshFailed(_)) => return Err(e),
+                    // A refusal of the client itself (a rotated secret, a
+                    // deleted registration) needs a consent; anything else
+                    // (the network, the server) is worth a retry later.
+                    Err(AuthError::TokenRefreshFailed(e))
+                        if !(e.contains("invalid_client") || e.contains("unauthorized_client")) =>
+                    {
+                        return Err(AuthError::TokenRefreshFailed(e));
+                    }
                     Err(e) => {
                         tracing::info!(backend = %self.settings.backend, "the token cannot be refreshed ({e}); a new consent is needed");
                     }
                 }
             }
         }
-        // A token fresh from a consent refused again: another consent would
-        // only loop the user through the browser.
-        let recent = self
-            .consented_at
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some_and(|at| at.elapsed() < RECONSENT_AFTER);
-        if recent {
+        // The tokens of the last consent were refused before any request
+        // succeeded: another consent would only loop the user through the browser.
+        if self.unanswered_consents.load(Ordering::Acquire) > 0 && self.generation.load(Ordering::Acquire) == seen {
             return Err(AuthError::AuthorizationFailed(
-                "the backend refuses the token of the consent just given".into(),
+                "the backend refuses the tokens of the last consent; check the backend's and the authorization server's configuration, then run `mcpmux auth login`"
+                    .into(),
             ));
         }
-        self.consent_if_allowed(challenge, &[]).await
+        self.consent_if_allowed(challenge, &[], seen).await
     }
 
     /// The backend answered 403: with `insufficient_scope`, a consent for
     /// the scopes it asks for besides those granted (at most a few in a
     /// row); otherwise `None` (the 403 stands).
-    pub async fn forbidden(&self, challenge: Option<&str>) -> Result<Option<String>, AuthError> {
+    pub async fn forbidden(self: &Arc<Self>, challenge: Option<&str>) -> Result<Option<String>, AuthError> {
+        let seen = self.generation.load(Ordering::Acquire);
         let Some(challenge) = challenge else {
             return Ok(None);
         };
@@ -368,16 +442,31 @@ impl OAuth {
             }
         }
         tracing::info!(backend = %self.settings.backend, "the backend asks for scope {required}: asking for a new consent");
-        self.consent_if_allowed(Some(challenge), &scopes).await.map(Some)
+        self.consent_if_allowed(Some(challenge), &scopes, seen).await.map(Some)
     }
 
-    /// A request succeeded: step-ups start counting again, and nothing waits for a consent.
+    /// A request succeeded: nothing waits for a consent, and the last one was answered.
     pub fn succeeded(&self) {
-        self.step_ups.store(0, Ordering::Release);
         self.awaiting.store(false, Ordering::Release);
+        self.unanswered_consents.store(0, Ordering::Release);
     }
 
-    async fn consent_if_allowed(&self, challenge: Option<&str>, scopes: &[String]) -> Result<String, AuthError> {
+    /// A request retried after a step-up consent succeeded: step-ups start counting again.
+    pub fn stepped_up(&self) {
+        self.step_ups.store(0, Ordering::Release);
+    }
+
+    /// Runs a consent (in a task of its own, so that a request given up on
+    /// does not take the user's consent with it), if one may be asked for now.
+    async fn consent_if_allowed(
+        self: &Arc<Self>,
+        challenge: Option<&str>,
+        scopes: &[String],
+        seen: u64,
+    ) -> Result<String, AuthError> {
+        if self.settings.client_credentials {
+            return self.client_credentials(challenge).await;
+        }
         if !self.interactive.load(Ordering::Acquire) {
             if !self.awaiting.swap(true, Ordering::AcqRel) {
                 tracing::warn!(
@@ -388,12 +477,32 @@ impl OAuth {
             }
             return Err(AuthError::AuthorizationRequired);
         }
-        self.consent(challenge, scopes).await
+        let this = self.clone();
+        let challenge = challenge.map(str::to_string);
+        let scopes = scopes.to_vec();
+        tokio::spawn(async move { this.consent_after(challenge.as_deref(), &scopes, Some(seen)).await })
+            .await
+            .map_err(|e| AuthError::InternalError(format!("the consent task failed: {e}")))?
+    }
+
+    /// Runs a consent now (`mcpmux auth login`).
+    pub async fn consent(&self, challenge: Option<&str>, scopes: &[String]) -> Result<String, AuthError> {
+        self.consent_after(challenge, scopes, None).await
     }
 
     /// Runs a consent now: discovery, registration, the user's approval in
     /// a browser, the code exchange. The tokens are stored and returned.
-    pub async fn consent(&self, challenge: Option<&str>, scopes: &[String]) -> Result<String, AuthError> {
+    /// With `seen`, a consent completed since then (while this one queued)
+    /// stands for this one when it left tokens.
+    async fn consent_after(
+        &self,
+        challenge: Option<&str>,
+        scopes: &[String],
+        seen: Option<u64>,
+    ) -> Result<String, AuthError> {
+        if self.settings.client_credentials {
+            return self.client_credentials(challenge).await;
+        }
         struct Consenting<'a>(&'a OAuth);
         impl Drop for Consenting<'_> {
             fn drop(&mut self) {
@@ -404,6 +513,11 @@ impl OAuth {
         self.consenting.fetch_add(1, Ordering::AcqRel);
         let _consenting = Consenting(self);
         let _one_at_a_time = consent::SERIAL.lock().await;
+        if seen.is_some_and(|g| g != self.generation.load(Ordering::Acquire))
+            && let Some(t) = self.token().await?
+        {
+            return Ok(t);
+        }
         let backend = self.settings.backend.as_str();
         let mut m = self.new_manager().await?;
         let metadata = self.resolve(&m, challenge).await?;
@@ -414,7 +528,7 @@ impl OAuth {
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
         let has_registration_endpoint = metadata.registration_endpoint.is_some();
-        m.set_metadata(metadata);
+        m.set_metadata(metadata.clone());
         let stored = self.store.read()?.registration;
         // With an ephemeral callback port, the port of a stored dynamic
         // registration is tried first: when it is free, the registration
@@ -437,24 +551,23 @@ impl OAuth {
 
         let mut request =
             AuthorizationRequest::new(redirect.as_str()).with_client_name(self.settings.client_name.as_str());
+        // The order MCP prefers: a configured client, a Client ID Metadata
+        // Document, dynamic registration (a stored one while it still matches).
+        let mut configured_secret = None;
         let registration: Registration = if let Some(id) = &self.settings.client_id {
             let client_id = id.get().await?;
-            let client_secret = match &self.settings.client_secret {
+            configured_secret = match &self.settings.client_secret {
                 Some(s) => Some(s.get().await?),
                 None => None,
             };
             Registration {
                 client_id,
-                client_secret,
+                // The configuration holds it; it is not copied to disk.
+                client_secret: None,
                 redirect_uri: redirect.clone(),
                 issuer: issuer.clone(),
                 method: "pre-registered".into(),
             }
-        } else if let Some(reg) =
-            stored.filter(|r| r.method == "dynamic" && r.redirect_uri == redirect && r.issuer == issuer)
-        {
-            tracing::debug!(backend, "reusing the stored client registration");
-            reg
         } else if let Some(url) = self.settings.client_metadata_url.as_ref().filter(|_| cimd_supported) {
             request = request.with_client_metadata_url(url.as_str());
             Registration {
@@ -464,6 +577,11 @@ impl OAuth {
                 issuer: issuer.clone(),
                 method: "metadata-document".into(),
             }
+        } else if let Some(reg) =
+            stored.filter(|r| r.method == "dynamic" && r.redirect_uri == redirect && r.issuer == issuer)
+        {
+            tracing::debug!(backend, "reusing the stored client registration");
+            reg
         } else if has_registration_endpoint {
             let wanted = if scopes.is_empty() {
                 m.select_initial_scopes(&[]).await
@@ -490,7 +608,7 @@ impl OAuth {
         };
         if registration.method != "metadata-document" {
             request = request.with_preregistered_client(registration.client_id.as_str());
-            if let Some(s) = &registration.client_secret {
+            if let Some(s) = configured_secret.as_ref().or(registration.client_secret.as_ref()) {
                 request = request.with_client_secret(s.as_str());
             }
         }
@@ -503,17 +621,24 @@ impl OAuth {
         };
         let session = AuthorizationSession::new(m, request).await.map_err(|(_, e)| e)?;
         let client_id = registration.client_id.clone();
-        self.store.update(|r| r.registration = Some(registration))?;
+        let state = url::Url::parse(session.get_authorization_url())
+            .ok()
+            .and_then(|u| u.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()));
         consent::show(backend, session.get_authorization_url(), self.settings.open_browser);
         let url = callback
-            .wait(consent::CONSENT_TIMEOUT)
+            .wait(state.as_deref(), consent::CONSENT_TIMEOUT)
             .await
             .map_err(AuthError::AuthorizationFailed)?;
         {
-            // The exchange saves the tokens: under the store's lock, so no
-            // other process refreshes meanwhile.
+            // The exchange saves the tokens, the registration and the
+            // metadata go with them: under the store's lock, so no other
+            // process refreshes meanwhile.
             let _lock = self.store.lock().await?;
             session.handle_callback_url(&url).await?;
+            self.store.update(|r| {
+                r.registration = Some(registration);
+                r.metadata = Some(metadata);
+            })?;
         }
         let token = session.auth_manager.get_access_token().await?;
         *self.manager.write().await = Some(Active {
@@ -521,10 +646,8 @@ impl OAuth {
             client_id,
         });
         self.awaiting.store(false, Ordering::Release);
-        *self
-            .consented_at
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
+        self.unanswered_consents.fetch_add(1, Ordering::AcqRel);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         tracing::info!(backend, "authorized");
         Ok(token)
     }

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use oauth2::TokenResponse as _;
-use rmcp::transport::auth::{AuthError, CredentialRefreshGuard, CredentialStore, StoredCredentials};
+use rmcp::transport::auth::{
+    AuthError, AuthorizationMetadata, CredentialRefreshGuard, CredentialStore, StoredCredentials,
+};
 use serde::{Deserialize, Serialize};
 
 /// A client registration: what the authorization server knows mcpmux by.
@@ -51,6 +53,10 @@ pub struct Record {
     pub registration: Option<Registration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<StoredCredentials>,
+    /// The authorization server's metadata as found at the consent (perhaps
+    /// only through a 401 challenge, which a restart does not see).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<AuthorizationMetadata>,
 }
 
 /// The directory of the token store: `$XDG_STATE_HOME/mcpmux/oauth`, else
@@ -82,7 +88,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Place {
     File { path: PathBuf, lock: PathBuf },
-    Memory(Arc<Mutex<Record>>),
+    Memory(Arc<Mutex<Record>>, Arc<tokio::sync::Mutex<()>>),
 }
 
 impl Store {
@@ -101,10 +107,13 @@ impl Store {
     pub fn memory(endpoint: &str) -> Store {
         Store {
             endpoint: endpoint.into(),
-            place: Place::Memory(Arc::new(Mutex::new(Record {
-                endpoint: endpoint.to_string(),
-                ..Record::default()
-            }))),
+            place: Place::Memory(
+                Arc::new(Mutex::new(Record {
+                    endpoint: endpoint.to_string(),
+                    ..Record::default()
+                })),
+                Arc::default(),
+            ),
         }
     }
 
@@ -112,7 +121,7 @@ impl Store {
     pub fn path(&self) -> Option<&Path> {
         match &self.place {
             Place::File { path, .. } => Some(path),
-            Place::Memory(_) => None,
+            Place::Memory(..) => None,
         }
     }
 
@@ -123,7 +132,7 @@ impl Store {
             ..Record::default()
         };
         match &self.place {
-            Place::Memory(m) => Ok(m.lock().map_or_else(|p| p.into_inner().clone(), |r| r.clone())),
+            Place::Memory(m, _) => Ok(m.lock().map_or_else(|p| p.into_inner().clone(), |r| r.clone())),
             Place::File { path, .. } => {
                 let text = match std::fs::read(path) {
                     Ok(t) => t,
@@ -148,7 +157,7 @@ impl Store {
     /// Replaces the record.
     pub fn write(&self, record: &Record) -> Result<(), AuthError> {
         match &self.place {
-            Place::Memory(m) => {
+            Place::Memory(m, _) => {
                 *m.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = record.clone();
                 Ok(())
             }
@@ -167,7 +176,7 @@ impl Store {
     /// Forgets everything kept for this backend.
     pub fn remove(&self) -> Result<bool, AuthError> {
         match &self.place {
-            Place::Memory(m) => {
+            Place::Memory(m, _) => {
                 let mut r = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let had = r.credentials.is_some() || r.registration.is_some();
                 *r = Record {
@@ -184,12 +193,13 @@ impl Store {
         }
     }
 
-    /// Takes the cross-process lock of this record (blocking in a worker
-    /// thread); released when the guard drops. In memory there is no other
-    /// process, and in-process refreshes are serialized by the manager.
-    pub async fn lock(&self) -> Result<Option<std::fs::File>, AuthError> {
-        let Place::File { lock, .. } = &self.place else {
-            return Ok(None);
+    /// Takes the lock of this record — across processes for a file (an
+    /// `flock`, taken in a worker thread), within this one in memory —
+    /// released when the guard drops.
+    pub async fn lock(&self) -> Result<Lock, AuthError> {
+        let lock = match &self.place {
+            Place::Memory(_, m) => return Ok(Lock::Memory(m.clone().lock_owned().await)),
+            Place::File { lock, .. } => lock,
         };
         let lock = lock.clone();
         tokio::task::spawn_blocking(move || {
@@ -202,11 +212,17 @@ impl Store {
                 .open(&lock)
                 .map_err(|e| store_error("cannot open", &lock, e))?;
             file.lock().map_err(|e| store_error("cannot lock", &lock, e))?;
-            Ok(Some(file))
+            Ok(Lock::File(file))
         })
         .await
         .map_err(|e| AuthError::CredentialStoreError(e.to_string()))?
     }
+}
+
+/// A held lock of a record.
+pub enum Lock {
+    File(#[allow(dead_code)] std::fs::File),
+    Memory(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>),
 }
 
 /// `mode(0o600)` on the open options.
@@ -244,10 +260,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuthError> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     ensure_dir(dir)?;
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}.{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("record"),
-        std::process::id()
+        std::process::id(),
+        WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::OpenOptions::new()
@@ -258,7 +276,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuthError> {
             .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // The rename itself must reach the disk to survive a power cut.
+        std::fs::File::open(dir)?.sync_all()
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -306,7 +326,7 @@ impl CredentialStore for Store {
     }
 
     async fn acquire_refresh_guard(&self) -> Result<Option<CredentialRefreshGuard>, AuthError> {
-        Ok(self.lock().await?.map(CredentialRefreshGuard::new))
+        Ok(Some(CredentialRefreshGuard::new(self.lock().await?)))
     }
 }
 

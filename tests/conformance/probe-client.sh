@@ -13,5 +13,8 @@ if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
     [ -n "$id" ] && set -- --client-id "$id"
     [ -n "$secret" ] && export MCPMUX_CLIENT_SECRET="$secret"
 fi
+case "${MCP_CONFORMANCE_SCENARIO:-}" in
+    auth/client-credentials-basic) set -- "$@" --grant client-credentials ;;
+esac
 exec "$MCPMUX" probe --url "$url" --call test-tool --args '{}' --timeout 20s \
     --client-metadata-url https://conformance-test.local/client-metadata.json "$@"

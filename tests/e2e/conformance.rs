@@ -41,8 +41,11 @@ pub fn all() -> Vec<Trial> {
 }
 
 /// The suite's client auth scenarios that are not extensions (2025-11-25,
-/// 2025-03-26 and draft), each run against `mcpmux probe` — mcpmux's own
-/// backend client stack with its OAuth — through `tests/conformance/probe-client.sh`.
+/// 2025-03-26 and draft), plus the client credentials extension with a
+/// client secret, each run against `mcpmux probe` — mcpmux's own backend
+/// client stack with its OAuth — through `tests/conformance/probe-client.sh`.
+/// Not run: the private-key-JWT client credentials and cross-app access
+/// extensions (mcpmux implements neither).
 const AUTH_CLIENT: &[&str] = &[
     "auth/metadata-default",
     "auth/metadata-var1",
@@ -63,6 +66,7 @@ const AUTH_CLIENT: &[&str] = &[
     "auth/resource-mismatch",
     "auth/offline-access-scope",
     "auth/offline-access-not-supported",
+    "auth/client-credentials-basic",
 ];
 
 /// Every non-extension client auth scenario passes against `mcpmux probe`:

@@ -25,6 +25,7 @@ pub fn all() -> Vec<Trial> {
         trial("oauth/authorized_once_kept_across_restarts", kept_across_restarts),
         trial("oauth/expiry_refresh_and_invalid_grant", refresh_and_invalid_grant),
         trial("oauth/lazy_consent_and_out_of_band_login", lazy_and_out_of_band),
+        trial("oauth/concurrent_refusals_share_one_consent", concurrent_refusals),
     ]
 }
 
@@ -267,6 +268,10 @@ fn refresh_and_invalid_grant() -> Result {
             "invalid_grant: one new consent:\n{stats}\n{out}"
         );
         assert!(stats["refresh_failures"].as_u64() >= Some(1), "{stats}");
+        assert_eq!(
+            stats["registrations"], 1,
+            "the stored registration was not reused:\n{stats}"
+        );
 
         let (names, out) = t.list(&config).await?;
         assert!(names.contains(&"cloud__echo".to_string()), "{out}");
@@ -338,6 +343,40 @@ fn lazy_and_out_of_band() -> Result {
             );
             let (access, refresh) = t.tokens()?;
             assert_no_tokens(&mux.log.text(), &[&access, &refresh]);
+            Ok(())
+        }
+        .await;
+        with_log(r, &mux)
+    })
+}
+
+/// Calls that all meet a dead refresh token at once (the server revoked
+/// it, the access token expired) share one consent, and every one of them
+/// succeeds after it.
+fn concurrent_refusals() -> Result {
+    block_on(async {
+        let t = Setup::new("oauth-concurrent", 2).await?;
+        let config =
+            t.config(json!({ "eager_auth": true, "listen": { "transport": "http", "address": "127.0.0.1:0" } }));
+        let env = t.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mux = MuxHttp::start_with(&config, &env).await?;
+        let r: Result = async {
+            let client = connect_http(&mux.url, Era::Legacy).await?;
+            eventually("the backend's tools", LONG, || async {
+                tool_names(&client)
+                    .await
+                    .is_ok_and(|n| n.contains(&"cloud__echo".to_string()))
+            })
+            .await?;
+            assert_eq!(t.auth.consents().await?, 1);
+            t.auth.revoke_refresh_tokens().await?;
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            let calls = (0..6).map(|i| call_text(&client, "cloud__echo", json!({ "text": format!("call {i}") })));
+            for (i, r) in futures::future::join_all(calls).await.into_iter().enumerate() {
+                assert_eq!(r?, format!("cloud: call {i}"));
+            }
+            assert_eq!(t.auth.consents().await?, 2, "one consent for all the refused calls");
             Ok(())
         }
         .await;

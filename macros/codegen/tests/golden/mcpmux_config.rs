@@ -251,6 +251,9 @@ pub struct AuthOauth {
     /// Client secret of a pre-registered confidential client. Never logged.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub client_secret: ::std::option::Option<crate::config::support::Secret>,
+    /// How tokens are obtained: authorization_code (a user's consent in a browser, the default) or client_credentials (machine to machine with client_id and client_secret, no user; an MCP extension some servers support).
+    #[serde(default = "__defaults::auth_oauth__grant")]
+    pub grant: OauthGrant,
     /// HTTPS URL of a Client ID Metadata Document you host: used as the client ID with authorization servers that support such documents (client_id_metadata_document_supported), instead of dynamic registration. Ignored when client_id or client_id_command is set.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub client_metadata_url: ::std::option::Option<::std::string::String>,
@@ -275,11 +278,44 @@ impl ::std::default::Default for AuthOauth {
             callback_port: __defaults::auth_oauth__callback_port(),
             client_id: ::std::option::Option::None,
             client_secret: ::std::option::Option::None,
+            grant: __defaults::auth_oauth__grant(),
             client_metadata_url: ::std::option::Option::None,
             client_id_command: ::std::option::Option::None,
             client_secret_command: ::std::option::Option::None,
             allow_issuer_mismatch: __defaults::auth_oauth__allow_issuer_mismatch(),
         }
+    }
+}
+/// How tokens are obtained: authorization_code (a user's consent in a browser, the default) or client_credentials (machine to machine with client_id and client_secret, no user; an MCP extension some servers support).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+pub enum OauthGrant {
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+}
+impl OauthGrant {
+    /// The value as written in the configuration.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OauthGrant::AuthorizationCode => "authorization_code",
+            OauthGrant::ClientCredentials => "client_credentials",
+        }
+    }
+}
+impl ::std::fmt::Display for OauthGrant {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 /// Configuration of mcpmux, one MCP endpoint in front of many MCP servers. Strings may use ${VAR} (error if unset), ${VAR:-default} and $$ for a literal $.
@@ -487,6 +523,9 @@ mod __defaults {
     }
     pub(super) fn auth_oauth__callback_port() -> u16 {
         0
+    }
+    pub(super) fn auth_oauth__grant() -> OauthGrant {
+        OauthGrant::AuthorizationCode
     }
     pub(super) fn auth_oauth__allow_issuer_mismatch() -> bool {
         false
@@ -978,6 +1017,7 @@ mod __validate {
                                 "callback_port",
                                 "client_id",
                                 "client_secret",
+                                "grant",
                                 "client_metadata_url",
                                 "client_id_command",
                                 "client_secret_command",
@@ -1103,6 +1143,7 @@ mod __validate {
                     "callback_port",
                     "client_id",
                     "client_secret",
+                    "grant",
                     "client_metadata_url",
                     "client_id_command",
                     "client_secret_command",
@@ -1160,6 +1201,11 @@ mod __validate {
             if let Some(v) = o.get("client_secret") {
                 p.key("client_secret");
                 validate_secret(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("grant") {
+                p.key("grant");
+                e.string_enum(v, p, &["authorization_code", "client_credentials"]);
                 p.pop();
             }
             if let Some(v) = o.get("client_metadata_url") {
