@@ -49,6 +49,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Try every backend once and report, per backend, whether it starts or connects, its auth, its tools and how long it took (exit 1 if any is broken).
+    Doctor,
     /// Check a configuration file against the schema and report every error with its place.
     Validate {
         /// Output format.
@@ -92,6 +94,15 @@ pub enum Command {
         /// Only print the authorization URL instead of opening a browser.
         #[arg(long)]
         no_browser: bool,
+    },
+    /// Write the systemd user units (mcpmux.service, mcpmux.socket) for this binary and say how to enable them.
+    InstallUnits {
+        /// Where to write them (default: $XDG_CONFIG_HOME/systemd/user).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Listen on a unix socket under $XDG_RUNTIME_DIR instead of 127.0.0.1:8080.
+        #[arg(long)]
+        unix: bool,
     },
     /// Print the JSON Schema of the configuration (for editors and CI).
     Schema,

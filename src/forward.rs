@@ -44,7 +44,7 @@ impl Hub {
         asks_allowed: bool,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, Failure> {
-        let Some(b) = self.backends.get(backend) else {
+        let Some(b) = self.backends().get(backend).cloned() else {
             return Err(Failure::Error(ErrorData::internal_error(
                 format!("no backend {backend:?}"),
                 None,
@@ -67,7 +67,7 @@ impl Hub {
                 if !crate::auth::is_refusal(&e) {
                     b.request_reconnect();
                 }
-                return Err(Failure::Unavailable(backend_error(b, &e)));
+                return Err(Failure::Unavailable(backend_error(&b, &e)));
             }
         };
         let client_token = ctx.meta.get_progress_token();

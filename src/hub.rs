@@ -37,6 +37,18 @@ const DEBOUNCE: Duration = Duration::from_millis(50);
 /// How long a client's tools/list waits for backends whose catalog went stale.
 const STALE_WAIT: Duration = Duration::from_secs(5);
 
+/// How long a removed or changed backend gets to stop at a reload.
+const RELOAD_STOP: Duration = Duration::from_secs(10);
+
+/// What a reload did, by backend name.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reloaded {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub restarted: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
 /// The backends, in configuration order and by name.
 #[derive(Default)]
 pub struct Backends {
@@ -62,8 +74,18 @@ impl Backends {
     }
 }
 
+/// A backend's supervisor task and what stops it.
+struct Supervisor {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
 pub struct Hub {
-    pub backends: Backends,
+    /// The backends of the configuration in force (replaced whole by a reload).
+    backends: ArcSwap<Backends>,
+    supervisors: Mutex<HashMap<Arc<str>, Supervisor>>,
+    /// Cancelled when mcpmux stops: every supervisor's token is its child.
+    stopping: CancellationToken,
     pub settings: Settings,
     changes: Arc<Changes>,
     router: ArcSwap<Router>,
@@ -86,7 +108,9 @@ impl Hub {
             backends.list.push(b);
         }
         let hub = Hub {
-            backends,
+            backends: ArcSwap::from_pointee(backends),
+            supervisors: Mutex::default(),
+            stopping: CancellationToken::new(),
             settings: resolved.settings.clone(),
             changes,
             router: ArcSwap::from_pointee(Router::default()),
@@ -104,13 +128,16 @@ impl Hub {
     /// changes and tells clients; all stop on `shutdown`.
     pub fn start(self: &Arc<Self>, shutdown: &CancellationToken) -> tokio::task::JoinSet<()> {
         let mut tasks = tokio::task::JoinSet::new();
-        for b in self.backends.iter() {
-            tasks.spawn(backend::supervise(
-                b.clone(),
-                self.settings.retry.clone(),
-                self.relay.clone(),
-                shutdown.clone(),
-            ));
+        {
+            let stopping = self.stopping.clone();
+            let shutdown = shutdown.clone();
+            tasks.spawn(async move {
+                shutdown.cancelled().await;
+                stopping.cancel();
+            });
+        }
+        for b in self.backends().iter() {
+            self.supervise(b.clone());
         }
         let hub = Arc::downgrade(self);
         let mut changed = self.changes.subscribe();
@@ -142,6 +169,109 @@ impl Hub {
         tasks
     }
 
+    /// The backends of the configuration in force.
+    pub fn backends(&self) -> Arc<Backends> {
+        self.backends.load_full()
+    }
+
+    /// Starts `b`'s supervisor.
+    fn supervise(&self, b: Arc<Backend>) {
+        let stop = self.stopping.child_token();
+        let task = tokio::spawn(backend::supervise(
+            b.clone(),
+            self.settings.retry.clone(),
+            self.relay.clone(),
+            stop.clone(),
+        ));
+        let previous = self
+            .supervisors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(b.spec.name.clone(), Supervisor { stop, task });
+        debug_assert!(previous.is_none(), "one supervisor per backend");
+    }
+
+    /// Stops the supervisor of backend `name` and waits (up to `limit`) until
+    /// its backend's processes are gone.
+    async fn unsupervise(&self, name: &str, limit: Duration) {
+        let Some(s) = self.supervisors.lock().unwrap_or_else(|e| e.into_inner()).remove(name) else {
+            return;
+        };
+        s.stop.cancel();
+        if tokio::time::timeout(limit, s.task).await.is_err() {
+            tracing::warn!(backend = name, "did not stop within {limit:?}");
+        }
+    }
+
+    /// Stops every backend (each process group ended), waiting up to `limit`.
+    pub async fn stop_backends(&self, limit: Duration) {
+        self.stopping.cancel();
+        let names: Vec<Arc<str>> = self
+            .supervisors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        let stops = names.iter().map(|n| self.unsupervise(n, limit));
+        futures::future::join_all(stops).await;
+    }
+
+    /// Applies a new configuration's backends: starts the added ones, stops
+    /// the removed ones, restarts the changed ones and leaves the unchanged
+    /// ones (their process, sessions, tokens and calls in flight) alone.
+    /// Clients hear of the list changes as usual.
+    pub async fn reload(&self, resolved: &Resolved) -> Reloaded {
+        let old = self.backends();
+        let mut next = Backends::default();
+        let mut report = Reloaded::default();
+        let mut start = Vec::new();
+        for spec in &resolved.backends {
+            let b = match old.get(&spec.name) {
+                Some(b) if b.spec == *spec => {
+                    report.unchanged.push(spec.name.to_string());
+                    b.clone()
+                }
+                found => {
+                    if found.is_some() {
+                        report.restarted.push(spec.name.to_string());
+                    } else {
+                        report.added.push(spec.name.to_string());
+                    }
+                    let b = Arc::new(Backend::new(spec.clone(), self.changes.clone(), &self.settings.auth));
+                    start.push(b.clone());
+                    b
+                }
+            };
+            next.by_name.insert(spec.name.clone(), b.clone());
+            next.list.push(b);
+        }
+        report.removed = old
+            .iter()
+            .filter(|b| next.get(&b.spec.name).is_none())
+            .map(|b| b.spec.name.to_string())
+            .collect();
+        // The old processes end before their replacements start (a backend
+        // may hold a port or a lock file).
+        let ending = report
+            .removed
+            .iter()
+            .chain(&report.restarted)
+            .map(|n| self.unsupervise(n, RELOAD_STOP));
+        futures::future::join_all(ending).await;
+        self.backends.store(Arc::new(next));
+        for b in start {
+            self.supervise(b);
+        }
+        self.changes.publish();
+        report
+    }
+
+    /// Wakes every backend waiting to retry (SIGUSR1): it tries again now.
+    pub fn retry_pending(&self) -> usize {
+        self.backends().iter().filter(|b| b.retry_now()).count()
+    }
+
     /// The current snapshot (rebuilt first if a backend changed since).
     pub fn router(&self) -> Arc<Router> {
         let r = self.router.load_full();
@@ -164,8 +294,8 @@ impl Hub {
         if prev.version == version {
             return prev;
         }
-        let catalogs: Vec<(&Arc<Backend>, Arc<backend::Catalog>)> = self
-            .backends
+        let backends = self.backends();
+        let catalogs: Vec<(&Arc<Backend>, Arc<backend::Catalog>)> = backends
             .iter()
             .filter(|b| matches!(&*b.status(), Status::Ready { .. }))
             .map(|b| (b, b.catalog()))
@@ -224,12 +354,12 @@ impl Hub {
     /// `STALE_WAIT` to answer is served from its previous catalog this time
     /// (its listing goes on, and clients hear when it changes the list).
     pub async fn refresh_stale(&self) {
-        for b in self.backends.iter() {
+        let backends = self.backends();
+        for b in backends.iter() {
             b.client_arrived();
         }
         let now = Instant::now();
-        let refreshes: Vec<_> = self
-            .backends
+        let refreshes: Vec<_> = backends
             .iter()
             .filter(|b| b.catalog().is_stale(now) && b.peer().is_some())
             .map(|b| {
@@ -275,7 +405,7 @@ impl Hub {
             "mcpmux serves the tools of several MCP servers through this one connection. \
              Each tool name starts with the prefix of the server it belongs to:\n",
         );
-        for b in self.backends.iter() {
+        for b in self.backends().iter() {
             let pattern = if b.spec.prefix.is_empty() {
                 "(unprefixed)".to_string()
             } else {
@@ -286,7 +416,7 @@ impl Hub {
                 None => out.push_str(&format!("- {pattern}: {}\n", b.spec.name)),
             }
         }
-        for b in self.backends.iter() {
+        for b in self.backends().iter() {
             if let Status::Ready {
                 instructions: Some(text),
                 ..
@@ -309,7 +439,7 @@ impl Hub {
     async fn wait_settled_where(&self, limit: Duration, which: impl Fn(&Backend) -> bool) {
         let mut rx = self.changes.subscribe();
         let _ = tokio::time::timeout(limit, async {
-            while !self.backends.iter().filter(|b| which(b)).all(|b| b.settled()) {
+            while !self.backends().iter().filter(|b| which(b)).all(|b| b.settled()) {
                 if rx.changed().await.is_err() {
                     return;
                 }
@@ -321,14 +451,18 @@ impl Hub {
     /// The disconnected backend `public` (a tool or prompt name) belongs to
     /// (by its prefix, or by its last catalog for an unprefixed one), for an
     /// error that names it.
-    fn down_backend_for(&self, public: &str) -> Option<&Arc<Backend>> {
+    fn down_backend_for(&self, public: &str) -> Option<Arc<Backend>> {
         let named = |b: &Backend, name: &str| crate::names::public_name(&b.spec.prefix, name).0 == public;
-        self.backends.iter().filter(|b| b.peer().is_none()).find(|b| {
-            let catalog = b.catalog();
-            b.spec.owns(public)
-                || catalog.tools.iter().any(|t| named(b, &t.name))
-                || catalog.prompts.iter().any(|p| named(b, &p.name))
-        })
+        self.backends()
+            .iter()
+            .filter(|b| b.peer().is_none())
+            .find(|b| {
+                let catalog = b.catalog();
+                b.spec.owns(public)
+                    || catalog.tools.iter().any(|t| named(b, &t.name))
+                    || catalog.prompts.iter().any(|p| named(b, &p.name))
+            })
+            .cloned()
     }
 
     /// What is left of the start-up window in which tools/list and calls wait
@@ -344,7 +478,7 @@ impl Hub {
         if let Some(found) = find(&self.router()) {
             return Some(found);
         }
-        if self.backends.iter().any(|b| targets(b) && !b.settled()) {
+        if self.backends().iter().any(|b| targets(b) && !b.settled()) {
             self.wait_settled_where(self.startup_left(), targets).await;
             return find(&self.router());
         }
@@ -489,7 +623,7 @@ impl Hub {
             return;
         };
         let mut sets = tokio::task::JoinSet::new();
-        for b in self.backends.iter() {
+        for b in self.backends().iter() {
             let Some(peer) = b.peer() else { continue };
             let logs = peer
                 .peer_info()
@@ -509,7 +643,7 @@ impl Hub {
     /// A client's roots changed: every connected 2025-era backend is told
     /// (mcpmux offers them roots; 2026-07-28 backends ask per request).
     pub async fn roots_changed(&self) {
-        for b in self.backends.iter() {
+        for b in self.backends().iter() {
             if let Some(peer) = b.peer()
                 && peer.peer_info().is_some_and(|i| i.protocol_version.has_initialize())
                 && let Err(e) = peer.notify_roots_list_changed().await
@@ -528,7 +662,7 @@ impl Hub {
         if !self.relay.subscriptions.add(&backend, &original, public, id, to) {
             return Ok(());
         }
-        let asked = match self.backends.get(&backend).and_then(|b| b.peer()) {
+        let asked = match self.backends().get(&backend).and_then(|b| b.peer()) {
             None => Err(format!("backend {backend:?} is not available")),
             Some(peer) => {
                 let info = peer.peer_info();
@@ -581,7 +715,7 @@ impl Hub {
     async fn forget(&self, backend: &Arc<str>, original: &str, id: u64) {
         // (A 2026-07-28 backend's listen stream ends with the entry.)
         if self.relay.subscriptions.remove(backend, original, id)
-            && let Some(peer) = self.backends.get(backend).and_then(|b| b.peer())
+            && let Some(peer) = self.backends().get(backend).and_then(|b| b.peer())
             && peer.peer_info().is_some_and(|i| i.protocol_version.has_initialize())
             && let Err(e) = peer
                 .unsubscribe(UnsubscribeRequestParams::new(original.to_string()))
@@ -601,7 +735,7 @@ impl Hub {
 
     fn unknown_resource(&self, public: &str) -> ErrorData {
         if let Some((prefix, _)) = uri::decode(public)
-            && let Some(b) = self.backends.iter().find(|b| *b.spec.prefix == *prefix)
+            && let Some(b) = self.backends().iter().find(|b| *b.spec.prefix == *prefix).cloned()
         {
             return ErrorData::internal_error(
                 format!(
@@ -619,7 +753,7 @@ impl Hub {
     }
 
     fn prefix_of(&self, backend: &str) -> Arc<str> {
-        self.backends
+        self.backends()
             .get(backend)
             .map_or_else(|| Arc::from(""), |b| b.spec.prefix.clone())
     }

@@ -12,6 +12,8 @@ pub mod backend;
 pub mod bridge;
 pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod doctor;
 pub mod forward;
 pub mod front;
 pub mod fronts;

@@ -1,10 +1,14 @@
 //! Where clients reach mcpmux: stdio (the client started mcpmux; stdout is
-//! the protocol) or streamable HTTP on `listen.address` + `listen.path`
-//! (stateful sessions for 2025-11-25 clients, stateless requests for
-//! 2026-07-28 ones), with a graceful drain on shutdown.
+//! the protocol) or streamable HTTP at `listen.path` on TCP or unix-domain
+//! listeners — bound from `listen.address` or passed by systemd (socket
+//! activation) — behind the front door: the peer's user on a unix socket,
+//! the client's bearer token, and Host/Origin checks against DNS rebinding.
+//! On shutdown it stops accepting, lets calls in flight finish (bounded),
+//! then closes the sessions.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, RawFd};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,14 +18,18 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rmcp::ServiceExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::support::Secret;
 use crate::front::FrontHandler;
 use crate::hub::Hub;
+use crate::resolve::{Address, HttpListen};
 
-/// How long open HTTP connections get to finish after shutdown begins.
-const DRAIN: Duration = Duration::from_secs(5);
+/// How long calls in flight get to finish after shutdown begins.
+const DRAIN: Duration = Duration::from_secs(10);
+
+type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 
 /// Serves one client on stdin/stdout until it disconnects or `shutdown`.
 pub async fn stdio(hub: Arc<Hub>, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -35,102 +43,319 @@ pub async fn stdio(hub: Arc<Hub>, shutdown: CancellationToken) -> anyhow::Result
     Ok(())
 }
 
-/// Binds the HTTP endpoint (before backends start, so clients can connect at once).
-pub async fn bind(address: &str) -> anyhow::Result<TcpListener> {
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
-    let local = listener.local_addr()?;
-    if local.ip().is_unspecified() {
-        tracing::warn!(
-            "listening on {local}, every interface: only requests whose Host header names localhost, \
-             127.0.0.1 or ::1 are answered (DNS-rebinding protection), and mcpmux does not authenticate \
-             clients yet; bind a specific address to serve other machines"
-        );
-    } else if !local.ip().is_loopback() {
-        tracing::warn!(
-            "listening on {local}, which is not a loopback address: mcpmux does not authenticate clients yet, \
-             so anyone who can reach it can use every backend's credentials"
-        );
-    }
-    Ok(listener)
+/// A listening socket clients connect to.
+pub enum Listener {
+    Tcp(TcpListener),
+    /// With the path mcpmux created (removed again at exit), if it did.
+    Unix(UnixListener, Option<PathBuf>),
 }
 
-fn not_found(path: &str) -> http::Response<http_body_util::combinators::BoxBody<Bytes, Infallible>> {
-    let body = Full::new(Bytes::from(format!("mcpmux serves MCP at {path}\n"))).boxed();
+impl Listener {
+    /// Where it listens, for logs and `connect`.
+    pub fn describe(&self) -> String {
+        match self {
+            Listener::Tcp(l) => l.local_addr().map_or_else(|_| "tcp".into(), |a| a.to_string()),
+            Listener::Unix(l, _) => l
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| format!("unix:{}", p.display())))
+                .unwrap_or_else(|| "unix socket".into()),
+        }
+    }
+
+    fn is_public_tcp(&self) -> bool {
+        matches!(self, Listener::Tcp(l) if l.local_addr().is_ok_and(|a| !a.ip().is_loopback()))
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix(_, Some(path)) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Binds the HTTP endpoint (before backends start, so clients can connect at once).
+pub async fn bind(address: &Address) -> anyhow::Result<Listener> {
+    match address {
+        Address::Tcp(a) => {
+            let l = TcpListener::bind(a)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {a}: {e}"))?;
+            Ok(Listener::Tcp(l))
+        }
+        Address::Unix(path) => {
+            use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+            // A socket left by an earlier run is replaced; anything else is not touched.
+            if let Ok(meta) = std::fs::symlink_metadata(path) {
+                if !meta.file_type().is_socket() {
+                    anyhow::bail!(
+                        "cannot listen on unix:{}: something other than a socket is there",
+                        path.display()
+                    );
+                }
+                let _ = std::fs::remove_file(path);
+            }
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+            }
+            // Created with no access for others from the start (umask), then 0600.
+            let old = unsafe { libc::umask(0o177) };
+            let bound = UnixListener::bind(path);
+            unsafe { libc::umask(old) };
+            let l = bound.map_err(|e| anyhow::anyhow!("cannot listen on unix:{}: {e}", path.display()))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            Ok(Listener::Unix(l, Some(path.clone())))
+        }
+    }
+}
+
+/// The listening sockets systemd passed (socket activation), TCP or unix.
+pub fn activated(fds: &[(RawFd, String)]) -> anyhow::Result<Vec<Listener>> {
+    let mut out = Vec::new();
+    for (fd, name) in fds {
+        // SAFETY: getsockname on a descriptor we were handed; only reads.
+        let family = unsafe {
+            let mut addr: libc::sockaddr_storage = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            if libc::getsockname(*fd, (&raw mut addr).cast(), &mut len) != 0 {
+                anyhow::bail!("passed file descriptor {fd} ({name}) is not a socket");
+            }
+            i32::from(addr.ss_family)
+        };
+        // SAFETY: systemd hands these descriptors to this process alone.
+        let l = match family {
+            libc::AF_UNIX => {
+                let std = unsafe { std::os::unix::net::UnixListener::from_raw_fd(*fd) };
+                std.set_nonblocking(true)?;
+                Listener::Unix(UnixListener::from_std(std)?, None)
+            }
+            libc::AF_INET | libc::AF_INET6 => {
+                let std = unsafe { std::net::TcpListener::from_raw_fd(*fd) };
+                std.set_nonblocking(true)?;
+                Listener::Tcp(TcpListener::from_std(std)?)
+            }
+            other => anyhow::bail!("passed socket {fd} ({name}) has address family {other}, not TCP or unix"),
+        };
+        tracing::info!(socket = %name, "using the socket passed by systemd: {}", l.describe());
+        out.push(l);
+    }
+    Ok(out)
+}
+
+fn respond(status: http::StatusCode, text: &str) -> http::Response<Body> {
+    let body = Full::new(Bytes::from(format!("{text}\n"))).boxed();
     let mut response = http::Response::new(body);
-    *response.status_mut() = http::StatusCode::NOT_FOUND;
+    *response.status_mut() = status;
     response
 }
 
-/// Serves MCP over streamable HTTP at `path` until `shutdown`.
+/// The bearer tokens clients may present, compared in constant time.
+struct Tokens(Vec<Secret>);
+
+impl Tokens {
+    fn admits(&self, request: &http::Request<hyper::body::Incoming>) -> bool {
+        use subtle::ConstantTimeEq as _;
+        if self.0.is_empty() {
+            return true;
+        }
+        let Some(presented) = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        else {
+            return false;
+        };
+        // Every token is compared, so the time taken says nothing about which matched.
+        self.0
+            .iter()
+            .fold(subtle::Choice::from(0), |any, t| {
+                any | t.expose().as_bytes().ct_eq(presented.trim().as_bytes())
+            })
+            .into()
+    }
+}
+
+/// Serves MCP over streamable HTTP on `listeners` until `shutdown`, then
+/// lets calls in flight finish (up to `DRAIN`) before closing sessions.
 pub async fn http(
     hub: Arc<Hub>,
-    listener: TcpListener,
-    path: String,
+    listeners: Vec<Listener>,
+    front: &HttpListen,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let local: SocketAddr = listener.local_addr()?;
+    let sessions = CancellationToken::new();
     // Stateless (2026-07-28) requests get a plain JSON answer when the call
     // sends nothing before its result (rmcp falls back to SSE otherwise).
     let mut config = StreamableHttpServerConfig::default()
         .with_json_response(true)
-        .with_cancellation_token(shutdown.child_token());
+        .with_cancellation_token(sessions.clone());
     // rmcp admits only loopback Host headers (DNS-rebinding protection); a
     // specific address mcpmux was told to bind is as trustworthy as those.
-    if !local.ip().is_loopback() && !local.ip().is_unspecified() {
-        let mut hosts = config.allowed_hosts.clone();
-        hosts.push(local.ip().to_string());
-        config = config.with_allowed_hosts(hosts);
+    let mut hosts = config.allowed_hosts.clone();
+    for l in &listeners {
+        if let Listener::Tcp(t) = l
+            && let Ok(a) = t.local_addr()
+            && !a.ip().is_loopback()
+            && !a.ip().is_unspecified()
+        {
+            hosts.push(a.ip().to_string());
+        }
     }
+    let mut origins: Vec<String> = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    origins.extend(front.allowed_origins.iter().cloned());
+    config = config.with_allowed_hosts(hosts).with_allowed_origins(origins);
+    if listeners.iter().any(Listener::is_public_tcp) && front.tokens.is_empty() {
+        tracing::warn!(
+            "LISTENING ON A NON-LOOPBACK ADDRESS WITHOUT CLIENT AUTHENTICATION: anyone who can reach it \
+             uses every backend's credentials. Set listen.auth (type: bearer) or bind 127.0.0.1."
+        );
+    }
+    let hub_for_service = hub.clone();
     let service = StreamableHttpService::new(
-        move || Ok(FrontHandler::new(hub.clone())),
+        move || Ok(FrontHandler::new(hub_for_service.clone())),
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    tracing::info!("serving MCP at http://{local}{path}");
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let path: Arc<str> = path.into();
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!("accepting a connection failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = shutdown.cancelled() => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let service = service.clone();
+    let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());
+    let path: Arc<str> = front.path.as_str().into();
+    let tokens = Arc::new(Tokens(front.tokens.clone()));
+    let my_uid = unsafe { libc::getuid() };
+    let handler = {
         let path = path.clone();
-        let handler = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+        move |request: http::Request<hyper::body::Incoming>| {
             let service = service.clone();
             let path = path.clone();
+            let tokens = tokens.clone();
             async move {
                 let at = request.uri().path();
-                Ok::<_, Infallible>(if at == &*path || at.strip_suffix('/') == Some(&*path) {
-                    service.handle(request).await
-                } else {
-                    not_found(&path)
-                })
+                if !(at == &*path || at.strip_suffix('/') == Some(&*path)) {
+                    return Ok::<_, Infallible>(respond(
+                        http::StatusCode::NOT_FOUND,
+                        &format!("mcpmux serves MCP at {path}"),
+                    ));
+                }
+                if !tokens.admits(&request) {
+                    let mut r = respond(
+                        http::StatusCode::UNAUTHORIZED,
+                        "mcpmux: a client token is needed (Authorization: Bearer <token>)",
+                    );
+                    r.headers_mut().insert(
+                        http::header::WWW_AUTHENTICATE,
+                        http::HeaderValue::from_static("Bearer realm=\"mcpmux\""),
+                    );
+                    return Ok(r);
+                }
+                Ok(service.handle(request).await.map(|b| b.boxed()))
             }
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), handler)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("HTTP connection ended with an error: {e}");
+        }
+    };
+    let mut accepting = tokio::task::JoinSet::new();
+    for listener in listeners {
+        match &listener {
+            Listener::Tcp(_) => tracing::info!("serving MCP at http://{}{path}", listener.describe()),
+            Listener::Unix(..) => tracing::info!("serving MCP at {} (HTTP path {path})", listener.describe()),
+        }
+        let handler = handler.clone();
+        let graceful = graceful.clone();
+        let shutdown = shutdown.clone();
+        accepting.spawn(async move {
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            loop {
+                let serve = hyper::service::service_fn(handler.clone());
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    accepted = accept(&listener, my_uid) => match accepted {
+                        Ok(Some(io)) => {
+                            let connection = match io {
+                                Io::Tcp(s) => graceful.watch(builder.serve_connection_with_upgrades(TokioIo::new(s), serve).into_owned()).boxed_conn(),
+                                Io::Unix(s) => graceful.watch(builder.serve_connection_with_upgrades(TokioIo::new(s), serve).into_owned()).boxed_conn(),
+                            };
+                            tokio::spawn(async move {
+                                if let Err(e) = connection.await {
+                                    tracing::debug!("HTTP connection ended with an error: {e}");
+                                }
+                            });
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!("accepting a connection failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    },
+                }
             }
+            drop(listener);
         });
     }
-    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
-        tracing::debug!("some HTTP connections were still open after {DRAIN:?}");
+    shutdown.cancelled().await;
+    while accepting.join_next().await.is_some() {}
+    // No new clients; calls in flight get to finish.
+    let left = hub.relay.progress.wait_idle(DRAIN).await;
+    if left > 0 {
+        tracing::warn!("{left} call(s) still in flight after {DRAIN:?}; ending them");
+    }
+    sessions.cancel();
+    let graceful = Arc::try_unwrap(graceful).ok();
+    if let Some(g) = graceful
+        && tokio::time::timeout(Duration::from_secs(2), g.shutdown())
+            .await
+            .is_err()
+    {
+        tracing::debug!("some HTTP connections were still open at exit");
     }
     Ok(())
+}
+
+/// One accepted connection.
+enum Io {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+/// The next connection; `None` for a unix peer of another user (refused).
+async fn accept(listener: &Listener, my_uid: libc::uid_t) -> std::io::Result<Option<Io>> {
+    match listener {
+        Listener::Tcp(l) => {
+            let (s, _) = l.accept().await?;
+            let _ = s.set_nodelay(true);
+            Ok(Some(Io::Tcp(s)))
+        }
+        Listener::Unix(l, _) => {
+            let (s, _) = l.accept().await?;
+            match s.peer_cred() {
+                Ok(c) if c.uid() == my_uid => Ok(Some(Io::Unix(s))),
+                Ok(c) => {
+                    tracing::warn!(uid = c.uid(), "refused a unix-socket client of another user");
+                    Ok(None)
+                }
+                Err(e) => {
+                    tracing::warn!("refused a unix-socket client whose user is unknown: {e}");
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// A served connection, whatever its stream type.
+type Served = std::pin::Pin<Box<dyn Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>> + Send>>;
+
+trait BoxedConn {
+    fn boxed_conn(self) -> Served;
+}
+
+impl<F, E> BoxedConn for F
+where
+    F: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn boxed_conn(self) -> Served {
+        Box::pin(async move { self.await.map_err(Into::into) })
+    }
 }

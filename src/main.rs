@@ -35,6 +35,8 @@ fn failed(e: impl std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // First, while this is the only thread: the sockets systemd passed.
+    let activation = mcpmux::daemon::take_activation();
     let cli = Cli::parse();
     let mut filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|e| {
         eprintln!("mcpmux: ignoring --log {:?}: {e}", cli.log);
@@ -72,8 +74,14 @@ fn main() -> ExitCode {
                 http,
             };
             match load(explicit, &overrides) {
-                Ok(config) => run_async(mcpmux::serve::serve(config))
-                    .map_or_else(|e| failed(format!("{e:#}")), |()| ExitCode::SUCCESS),
+                Ok(config) => {
+                    let source = mcpmux::serve::Source {
+                        explicit: explicit.map(std::path::Path::to_path_buf),
+                        overrides,
+                    };
+                    run_async(mcpmux::serve::serve(config, source, activation))
+                        .map_or_else(|e| failed(format!("{e:#}")), |()| ExitCode::SUCCESS)
+                }
                 Err(code) => code,
             }
         }
@@ -129,6 +137,13 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|e| failed(format!("{e:#}")))
         }
         Command::Validate { format } => io(cli::validate(explicit, format, &mut std::io::stdout().lock())),
+        Command::Doctor => match load(explicit, &Overrides::default()) {
+            Ok(config) => run_async(mcpmux::doctor::doctor(config, &mut std::io::stdout()))
+                .unwrap_or_else(|e| failed(format!("{e:#}"))),
+            Err(code) => code,
+        },
+        Command::InstallUnits { dir, unix } => mcpmux::daemon::install_units(dir, unix, &mut std::io::stdout())
+            .unwrap_or_else(|e| failed(format!("{e:#}"))),
         Command::Schema => io(cli::schema(&mut std::io::stdout().lock()).map(|()| ExitCode::SUCCESS)),
         Command::Completions { shell } => {
             cli::completions(shell, &mut std::io::stdout().lock());

@@ -162,6 +162,23 @@ impl ProgressRoutes {
             .is_some_and(|n| *n > 0)
     }
 
+    /// Calls in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Waits until no call is in flight, or `limit` passed; how many are left.
+    pub async fn wait_idle(&self, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let n = self.in_flight();
+            if n == 0 || tokio::time::Instant::now() >= deadline {
+                return n;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Routes backend `backend`'s progress for `token` to `to` (or nowhere,
     /// when the client asked for no progress) while the guard lives.
     pub fn register(

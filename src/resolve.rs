@@ -33,10 +33,46 @@ pub struct RetryPolicy {
 }
 
 /// Where clients reach mcpmux.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Listen {
     Stdio,
-    Http { address: String, path: String },
+    Http(HttpListen),
+}
+
+/// The HTTP endpoint: where, at which path, and who may use it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpListen {
+    pub address: Address,
+    pub path: String,
+    /// Bearer tokens clients must present (empty: none needed).
+    pub tokens: Vec<crate::config::support::Secret>,
+    /// Browser origins admitted besides loopback ones.
+    pub allowed_origins: Vec<String>,
+}
+
+/// A TCP `host:port` or a unix-domain socket path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    Tcp(String),
+    Unix(std::path::PathBuf),
+}
+
+impl Address {
+    pub fn parse(text: &str) -> Address {
+        match text.strip_prefix("unix:") {
+            Some(path) => Address::Unix(path.into()),
+            None => Address::Tcp(text.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Tcp(a) => f.write_str(a),
+            Address::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
 }
 
 /// Knobs of the hub.
@@ -116,10 +152,15 @@ impl Resolved {
         Resolved {
             listen: match config.listen.transport {
                 ListenTransport::Stdio => Listen::Stdio,
-                ListenTransport::Http => Listen::Http {
-                    address: config.listen.address.clone(),
+                ListenTransport::Http => Listen::Http(HttpListen {
+                    address: Address::parse(&config.listen.address),
                     path: config.listen.path.clone(),
-                },
+                    tokens: match &config.listen.auth {
+                        crate::config::ClientAuth::Bearer(b) => b.tokens.clone(),
+                        crate::config::ClientAuth::None(_) => Vec::new(),
+                    },
+                    allowed_origins: config.listen.allowed_origins.clone(),
+                }),
             },
             settings: Settings {
                 page_size: usize::try_from(config.listen.page_size).unwrap_or(usize::MAX).max(1),

@@ -62,15 +62,15 @@ async fn stop(mut tasks: JoinSet<()>) {
 
 /// A line about where the backends stand.
 fn summary(hub: &Hub) -> String {
-    let ready = hub
-        .backends
+    let backends = hub.backends();
+    let ready = backends
         .iter()
         .filter(|b| matches!(&*b.status(), Status::Ready { .. }))
         .count();
     let router = hub.router();
     format!(
         "{ready} of {} backends connected, {} tools, {} prompts, {} resources, {} resource templates",
-        hub.backends.len(),
+        backends.len(),
         router.tools.items.len(),
         router.prompts.items.len(),
         router.resources.len(),
@@ -78,32 +78,178 @@ fn summary(hub: &Hub) -> String {
     )
 }
 
-pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let resolved = Resolved::new(&config, Mode::Serve);
+/// Where a running mcpmux's configuration comes from, so that SIGHUP can
+/// read it again.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// `--config`, if given (else the search path).
+    pub explicit: Option<std::path::PathBuf>,
+    /// What the command line adds.
+    pub overrides: crate::config::Overrides,
+}
+
+impl Source {
+    fn load(&self) -> Result<Config, crate::config::LoadError> {
+        crate::config::load_for_run(self.explicit.as_deref(), &self.overrides)
+    }
+}
+
+/// Runs the daemon: binds the endpoint (a socket systemd passed wins over
+/// `listen.address`), starts the backends, tells systemd it is ready once
+/// each had its first try, and serves until SIGTERM/SIGINT (or, on stdio,
+/// until the client leaves). SIGHUP reloads the configuration; SIGUSR1
+/// retries every backend that is waiting to.
+pub async fn serve(
+    config: Config,
+    source: Source,
+    activation: Vec<(std::os::fd::RawFd, String)>,
+) -> anyhow::Result<()> {
+    let mut resolved = Resolved::new(&config, Mode::Serve);
     if resolved.backends.is_empty() {
         return Err(no_backends());
     }
     install_crypto();
+    let notifier = crate::daemon::Notifier::default();
     let shutdown = CancellationToken::new();
-    on_signals(shutdown.clone());
     let hub = Hub::new(&resolved);
-    let listener = match &resolved.listen {
-        Listen::Http { address, path } => Some((listen::bind(address).await?, path.clone())),
-        Listen::Stdio => None,
+    // A passed socket wins over the configured address; the path and the
+    // front door's settings still apply.
+    let http = match (&resolved.listen, activation.is_empty()) {
+        (Listen::Http(front), true) => Some((vec![listen::bind(&front.address).await?], front.clone())),
+        (Listen::Http(front), false) => Some((listen::activated(&activation)?, front.clone())),
+        (Listen::Stdio, false) => {
+            let front = crate::resolve::HttpListen {
+                address: crate::resolve::Address::Tcp(String::new()),
+                path: config.listen.path.clone(),
+                tokens: match &config.listen.auth {
+                    crate::config::ClientAuth::Bearer(b) => b.tokens.clone(),
+                    crate::config::ClientAuth::None(_) => Vec::new(),
+                },
+                allowed_origins: config.listen.allowed_origins.clone(),
+            };
+            Some((listen::activated(&activation)?, front))
+        }
+        (Listen::Stdio, true) => None,
     };
     let tasks = hub.start(&shutdown);
-    let watcher = hub.clone();
-    tokio::spawn(async move {
-        watcher.wait_settled(Duration::from_secs(86_400)).await;
-        tracing::info!("ready: {}", summary(&watcher));
-    });
-    let served = match listener {
-        Some((l, path)) => listen::http(hub.clone(), l, path, shutdown.clone()).await,
-        None => listen::stdio(hub.clone(), shutdown.clone()).await,
+    notifier.watchdog(shutdown.clone());
+    {
+        let hub = hub.clone();
+        let notifier = notifier.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            crate::daemon::first_tries(&hub).await;
+            let status = crate::daemon::status_line(&hub);
+            tracing::info!("ready: {}", summary(&hub));
+            notifier.ready(&status);
+            crate::daemon::follow_status(hub, notifier, stop);
+        });
+    }
+    let mut served = {
+        let hub = hub.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            match http {
+                Some((listeners, front)) => listen::http(hub, listeners, &front, shutdown).await,
+                None => listen::stdio(hub, shutdown).await,
+            }
+        })
     };
+    let mut signals = Signals::new()?;
+    let result = loop {
+        tokio::select! {
+            r = &mut served => break r.unwrap_or_else(|e| Err(anyhow::anyhow!("the endpoint failed: {e}"))),
+            s = signals.next() => match s {
+                Signal::Stop(why) => {
+                    tracing::info!("{why}; shutting down");
+                    notifier.stopping();
+                    shutdown.cancel();
+                }
+                Signal::Reload => {
+                    notifier.reloading();
+                    reload(&hub, &source, &mut resolved).await;
+                    notifier.ready(&crate::daemon::status_line(&hub));
+                }
+                Signal::Retry => {
+                    let n = hub.retry_pending();
+                    tracing::info!("SIGUSR1: retrying {n} backend(s) now");
+                }
+            },
+        }
+    };
+    notifier.stopping();
     shutdown.cancel();
+    hub.stop_backends(STOP).await;
     stop(tasks).await;
-    served
+    result
+}
+
+/// SIGHUP: reads and validates the configuration again; an invalid one is
+/// reported and the running one kept; a valid one's backends are applied
+/// (added, removed, changed; the unchanged ones left alone).
+async fn reload(hub: &Hub, source: &Source, current: &mut Resolved) {
+    let config = match source.load() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("SIGHUP: keeping the running configuration; the new one is not valid:\n{e}");
+            return;
+        }
+    };
+    let next = Resolved::new(&config, Mode::Serve);
+    if next.listen != current.listen {
+        tracing::warn!("SIGHUP: the listen section changed; restart mcpmux to apply it (ignored until then)");
+    }
+    if next.settings != current.settings {
+        tracing::warn!(
+            "SIGHUP: connect_retry, token_store, eager_auth or listen.page_size changed; restart mcpmux to apply them \
+             (ignored until then)"
+        );
+    }
+    let done = hub.reload(&next).await;
+    tracing::info!(
+        added = ?done.added,
+        removed = ?done.removed,
+        restarted = ?done.restarted,
+        unchanged = done.unchanged.len(),
+        "SIGHUP: configuration reloaded"
+    );
+    current.backends = next.backends;
+}
+
+/// What a signal asks of the daemon.
+enum Signal {
+    Stop(&'static str),
+    Reload,
+    Retry,
+}
+
+/// The signals the daemon answers.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+            usr1: signal(SignalKind::user_defined1())?,
+        })
+    }
+
+    async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.term.recv() => Signal::Stop("terminated (SIGTERM)"),
+            _ = self.int.recv() => Signal::Stop("interrupted (SIGINT)"),
+            _ = self.hup.recv() => Signal::Reload,
+            _ = self.usr1.recv() => Signal::Retry,
+        }
+    }
 }
 
 /// One named item (tool or prompt) of `mcpmux list`.
@@ -154,6 +300,7 @@ pub async fn list(config: Config, json: bool, out: &mut dyn Write) -> anyhow::Re
     let router = hub.router();
     let code = write_listing(&hub, &router, json, out);
     shutdown.cancel();
+    hub.stop_backends(STOP).await;
     stop(tasks).await;
     Ok(code?)
 }
@@ -170,7 +317,7 @@ fn named_rows<'a, T: Named>(
         .zip(&names.owners)
         .map(|(item, owner)| {
             let original = names.route(item.name()).map_or("", |r| &*r.name);
-            let description = hub.backends.get(owner).and_then(|b| own(&b.catalog(), original));
+            let description = hub.backends().get(owner).and_then(|b| own(&b.catalog(), original));
             ListedItem {
                 name: item.name(),
                 backend: owner,
@@ -217,8 +364,8 @@ fn write_listing(hub: &Arc<Hub>, router: &Router, json: bool, out: &mut dyn Writ
         })
         .collect();
     let count = |owners: &[Arc<str>], b: &str| owners.iter().filter(|o| ***o == *b).count();
-    let backends: Vec<ListedBackend<'_>> = hub
-        .backends
+    let all = hub.backends();
+    let backends: Vec<ListedBackend<'_>> = all
         .iter()
         .map(|b| ListedBackend {
             name: &b.spec.name,

@@ -290,6 +290,7 @@ pub async fn probe(p: Probe, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     )
     .await;
     shutdown.cancel();
+    hub.stop_backends(Duration::from_secs(5)).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
         while tasks.join_next().await.is_some() {}
     })
@@ -312,7 +313,7 @@ async fn run_probe(
     args: Option<serde_json::Map<String, serde_json::Value>>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let b = hub.backends.get(name).expect("the probed backend").clone();
+    let b = hub.backends().get(name).expect("the probed backend").clone();
     hub.wait_settled(Duration::MAX).await;
     let (peer, protocol) = match &*b.status() {
         Status::Ready { peer, protocol, .. } => (peer.clone(), protocol.clone()),

@@ -149,7 +149,11 @@ pub fn show(backend: &str, url: &str, open: bool) {
     };
     for argv in candidates {
         // Never on mcpmux's stdout: on stdio that is the MCP transport.
-        let spawned = std::process::Command::new(&argv[0])
+        let mut cmd = std::process::Command::new(&argv[0]);
+        for var in crate::daemon::SYSTEMD_ENV {
+            cmd.env_remove(var);
+        }
+        let spawned = cmd
             .args(&argv[1..])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())

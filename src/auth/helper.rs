@@ -97,7 +97,11 @@ impl Helper {
 /// Runs the helper: its trimmed stdout, or why not (with the last line of its stderr).
 pub(super) async fn run(argv: &[String]) -> Result<String, String> {
     let program = &argv[0];
-    let mut child = tokio::process::Command::new(program)
+    let mut cmd = tokio::process::Command::new(program);
+    for var in crate::daemon::SYSTEMD_ENV {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
         .args(&argv[1..])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())

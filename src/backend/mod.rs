@@ -108,11 +108,15 @@ pub struct Backend {
     catalog: ArcSwap<Catalog>,
     refresh: Notify,
     reconnect: Notify,
+    /// Cuts a wait for the next connection attempt short (SIGUSR1).
+    retry: Notify,
     /// One listing at a time; concurrent client lists of a stale catalog share it.
     listing: tokio::sync::Mutex<()>,
     /// Listings completed so far.
     listings: AtomicU64,
     settled: AtomicBool,
+    created: Instant,
+    settled_in: std::sync::OnceLock<Duration>,
     /// How the backend is approached: probe first, or the handshake it showed it needs.
     lifecycle: AtomicU8,
     /// Counts connection attempts: what a request belongs to is only
@@ -137,9 +141,12 @@ impl Backend {
             catalog: ArcSwap::from_pointee(Catalog::default()),
             refresh: Notify::new(),
             reconnect: Notify::new(),
+            retry: Notify::new(),
             listing: tokio::sync::Mutex::new(()),
             listings: AtomicU64::new(0),
             settled: AtomicBool::new(false),
+            created: Instant::now(),
+            settled_in: std::sync::OnceLock::new(),
             lifecycle: AtomicU8::new(AUTO),
             epoch: AtomicU64::new(0),
             changes,
@@ -209,12 +216,31 @@ impl Backend {
         }
     }
 
+    /// If the backend is down and waiting to try again (or given up on),
+    /// it tries again now; whether it was.
+    pub fn retry_now(&self) -> bool {
+        if matches!(&**self.status.load(), Status::Down { .. }) {
+            self.retry.notify_one();
+            true
+        } else {
+            false
+        }
+    }
+
     /// Whether the backend waits for an OAuth consent it may not ask for yet.
     pub fn awaiting_consent(&self) -> bool {
         self.credentials
             .as_ref()
             .and_then(|c| c.oauth())
             .is_some_and(|o| o.awaiting_consent())
+    }
+
+    /// Whether the backend waits for, or is in, an OAuth consent.
+    pub fn authorizing(&self) -> bool {
+        self.credentials
+            .as_ref()
+            .and_then(|c| c.oauth())
+            .is_some_and(|o| o.awaiting_consent() || o.consenting())
     }
 
     /// A client arrived: a backend waiting to ask for a consent may ask now.
@@ -231,8 +257,14 @@ impl Backend {
 
     /// Records that the first attempt is over (set before waking waiters).
     fn mark_settled(&self) {
+        let _ = self.settled_in.set(self.created.elapsed());
         self.settled.store(true, Ordering::Release);
         self.changes.publish();
+    }
+
+    /// How long its first attempt took (from the backend's creation), once done.
+    pub fn first_attempt_took(&self) -> Option<Duration> {
+        self.settled_in.get().copied()
     }
 
     /// Lists the catalog again if the freshness the backend declared has run
@@ -366,11 +398,16 @@ pub async fn supervise(b: Arc<Backend>, policy: RetryPolicy, relay: Arc<Relay>, 
                 !policy.retry_unreachable
             };
         if give_up {
-            tracing::warn!(backend = %b.spec.name, "{error}; not retrying");
+            tracing::warn!(backend = %b.spec.name, "{error}; not retrying (SIGUSR1 retries)");
             b.set_status(Status::Down { error, retry_at: None });
             b.mark_settled();
-            shutdown.cancelled().await;
-            break;
+            tokio::select! {
+                () = b.retry.notified() => {
+                    tracing::info!(backend = %b.spec.name, "retrying on request");
+                    continue;
+                }
+                () = shutdown.cancelled() => break,
+            }
         }
         let delay = if retry_anyway {
             // The backend answered, just not in step: try again soon.
@@ -394,6 +431,7 @@ pub async fn supervise(b: Arc<Backend>, policy: RetryPolicy, relay: Arc<Relay>, 
         }
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
+            () = b.retry.notified() => tracing::info!(backend = %b.spec.name, "retrying on request"),
             () = shutdown.cancelled() => break,
         }
     }

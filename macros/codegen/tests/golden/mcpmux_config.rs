@@ -1,3 +1,58 @@
+/// Client authentication on mcpmux's HTTP endpoint, selected by type.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(tag = "type")]
+pub enum ClientAuth {
+    #[serde(rename = "none")]
+    None(ClientAuthNone),
+    #[serde(rename = "bearer")]
+    Bearer(ClientAuthBearer),
+}
+impl ClientAuth {
+    /// The tag value selecting this variant, as written in the configuration.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            ClientAuth::None(_) => "none",
+            ClientAuth::Bearer(_) => "bearer",
+        }
+    }
+}
+/// Clients do not authenticate (fine on loopback or a unix socket for one user).
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct ClientAuthNone {}
+impl ::std::default::Default for ClientAuthNone {
+    fn default() -> Self {
+        ClientAuthNone {}
+    }
+}
+/// Clients send Authorization: Bearer <token> with one of these tokens; others get 401.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct ClientAuthBearer {
+    /// The accepted tokens, usually from the environment: ["${MCPMUX_CLIENT_TOKEN}"]. Never logged.
+    pub tokens: ::std::vec::Vec<crate::config::support::Secret>,
+}
 /// One MCP server behind mcpmux: a subprocess (transport: command) or a streamable HTTP endpoint (transport: http).
 #[derive(
     Debug,
@@ -370,7 +425,7 @@ pub struct Listen {
     /// How clients reach mcpmux: stdio (the client starts mcpmux as a subprocess) or http (streamable HTTP at address + path).
     #[serde(default = "__defaults::listen__transport")]
     pub transport: ListenTransport,
-    /// host:port to bind when transport is http. Keep it on loopback unless clients authenticate.
+    /// host:port to bind when transport is http, or unix:/path for a unix-domain socket (created mode 0600; only the same user may connect). Keep a TCP address on loopback unless clients authenticate. A socket passed by systemd (socket activation) wins over this.
     #[serde(default = "__defaults::listen__address")]
     pub address: ::std::string::String,
     /// URL path of the MCP endpoint when transport is http; clients connect to http://<address><path>.
@@ -379,6 +434,12 @@ pub struct Listen {
     /// Most tools returned in one tools/list page; clients follow nextCursor for the rest.
     #[serde(default = "__defaults::listen__page_size")]
     pub page_size: u32,
+    /// How clients authenticate to mcpmux over HTTP. On a unix socket, the peer's user must be mcpmux's own in any case.
+    #[serde(default = "__defaults::listen__auth")]
+    pub auth: ClientAuth,
+    /// Browser origins (scheme://host:port, :* for any port) whose requests are served besides loopback ones (http://localhost, 127.0.0.1 and [::1] on any port). A request with any other Origin header gets 403 (DNS-rebinding protection).
+    #[serde(default = "__defaults::listen__allowed_origins")]
+    pub allowed_origins: ::std::vec::Vec<::std::string::String>,
 }
 impl ::std::default::Default for Listen {
     fn default() -> Self {
@@ -387,6 +448,8 @@ impl ::std::default::Default for Listen {
             address: __defaults::listen__address(),
             path: __defaults::listen__path(),
             page_size: __defaults::listen__page_size(),
+            auth: __defaults::listen__auth(),
+            allowed_origins: __defaults::listen__allowed_origins(),
         }
     }
 }
@@ -557,6 +620,12 @@ mod __defaults {
     pub(super) fn listen__page_size() -> u32 {
         1000
     }
+    pub(super) fn listen__auth() -> ClientAuth {
+        ClientAuth::None(<ClientAuthNone as ::std::default::Default>::default())
+    }
+    pub(super) fn listen__allowed_origins() -> ::std::vec::Vec<::std::string::String> {
+        ::std::vec![]
+    }
     pub(super) fn connect_retry__enabled() -> bool {
         true
     }
@@ -612,7 +681,7 @@ mod __validate {
     use crate::config::support::{Errors, Path, Regex};
     static RE_0: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new(
-                "^\\S*:([0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$",
+                "^(unix:/.+|\\S*:([0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))$",
             )
             .expect("pattern checked at generation time")
     });
@@ -620,34 +689,38 @@ mod __validate {
         Regex::new("^/").expect("pattern checked at generation time")
     });
     static RE_2: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^[a-z0-9-]+(_[a-z0-9-]+)*$")
+        Regex::new("^(null|[a-z][a-z0-9+.-]*://[^/?#\\s]+)$")
             .expect("pattern checked at generation time")
     });
     static RE_3: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^[A-Za-z_][A-Za-z0-9_]*$")
+        Regex::new("^[a-z0-9-]+(_[a-z0-9-]+)*$")
             .expect("pattern checked at generation time")
     });
     static RE_4: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^[A-Za-z_][A-Za-z0-9_]*\\*?$")
+        Regex::new("^[A-Za-z_][A-Za-z0-9_]*$")
             .expect("pattern checked at generation time")
     });
     static RE_5: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^[hH][tT][tT][pP][sS]?://[^/?#\\s]+")
+        Regex::new("^[A-Za-z_][A-Za-z0-9_]*\\*?$")
             .expect("pattern checked at generation time")
     });
     static RE_6: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+        Regex::new("^[hH][tT][tT][pP][sS]?://[^/?#\\s]+")
             .expect("pattern checked at generation time")
     });
     static RE_7: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^https://[^/?#]+/[^?#]+$")
+        Regex::new("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
             .expect("pattern checked at generation time")
     });
     static RE_8: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
-        Regex::new("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$")
+        Regex::new("^https://[^/?#]+/[^?#]+$")
             .expect("pattern checked at generation time")
     });
     static RE_9: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$")
+            .expect("pattern checked at generation time")
+    });
+    static RE_10: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^([A-Za-z0-9.-]+(_[A-Za-z0-9.-]+)*)?$")
             .expect("pattern checked at generation time")
     });
@@ -694,7 +767,11 @@ mod __validate {
     }
     fn validate_listen(v: &Value, p: &mut Path, e: &mut Errors) {
         if let Some(o) = e.object(v, p) {
-            e.unknown_keys(o, p, &["transport", "address", "path", "page_size"]);
+            e.unknown_keys(
+                o,
+                p,
+                &["transport", "address", "path", "page_size", "auth", "allowed_origins"],
+            );
             if let Some(v) = o.get("transport") {
                 p.key("transport");
                 e.string_enum(v, p, &["stdio", "http"]);
@@ -708,11 +785,14 @@ mod __validate {
                         s,
                         p,
                         &RE_0,
-                        "must be host:port, with a port from 0 to 65535",
+                        "must be host:port (a port from 0 to 65535) or unix:/absolute/path",
                         true,
                     );
                 }
-                e.hint_since(mark, "write it like 127.0.0.1:8080");
+                e.hint_since(
+                    mark,
+                    "write it like 127.0.0.1:8080 or unix:/run/user/1000/mcpmux.sock",
+                );
                 p.pop();
             }
             if let Some(v) = o.get("path") {
@@ -730,6 +810,95 @@ mod __validate {
                 }
                 p.pop();
             }
+            if let Some(v) = o.get("auth") {
+                p.key("auth");
+                validate_client_auth(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("allowed_origins") {
+                p.key("allowed_origins");
+                if let Some(a) = e.array(v, p) {
+                    for (i, v) in a.iter().enumerate() {
+                        p.index(i);
+                        let mark = e.mark();
+                        if let Some(s) = e.string(v, p) {
+                            e.pattern(
+                                s,
+                                p,
+                                &RE_2,
+                                "must be an origin such as https://app.example.com or http://localhost:*",
+                                true,
+                            );
+                        }
+                        e.hint_since(mark, "scheme://host[:port], without a path");
+                        p.pop();
+                    }
+                }
+                p.pop();
+            }
+        }
+    }
+    fn validate_client_auth(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            match o.get("type") {
+                ::std::option::Option::None => {
+                    e.missing_tag(o, p, "type", &["none", "bearer"], &[&[], &["tokens"]])
+                }
+                ::std::option::Option::Some(t) => {
+                    match t.as_str() {
+                        ::std::option::Option::Some("none") => {
+                            validate_client_auth_none(v, p, e)
+                        }
+                        ::std::option::Option::Some("bearer") => {
+                            validate_client_auth_bearer(v, p, e)
+                        }
+                        _ => {
+                            p.key("type");
+                            e.bad_tag(t, p, &["none", "bearer"]);
+                            p.pop();
+                        }
+                    }
+                }
+            }
+        }
+    }
+    fn validate_client_auth_none(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(o, p, &["type"]);
+            e.required(o, p, &["type"]);
+            if let Some(v) = o.get("type") {
+                p.key("type");
+                e.constant(v, p, "none");
+                p.pop();
+            }
+        }
+    }
+    fn validate_client_auth_bearer(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(o, p, &["type", "tokens"]);
+            e.required(o, p, &["type", "tokens"]);
+            if let Some(v) = o.get("type") {
+                p.key("type");
+                e.constant(v, p, "bearer");
+                p.pop();
+            }
+            if let Some(v) = o.get("tokens") {
+                p.key("tokens");
+                if let Some(a) = e.array(v, p) {
+                    e.min_items(a, p, 1u64);
+                    for (i, v) in a.iter().enumerate() {
+                        p.index(i);
+                        validate_client_token(v, p, e);
+                        p.pop();
+                    }
+                }
+                p.pop();
+            }
+        }
+    }
+    fn validate_client_token(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(s) = e.string(v, p) {
+            e.min_length(s, p, 16u64);
         }
     }
     fn validate_connect_retry(v: &Value, p: &mut Path, e: &mut Errors) {
@@ -820,7 +989,7 @@ mod __validate {
                 e.pattern(
                     s,
                     p,
-                    &RE_2,
+                    &RE_3,
                     "must be lowercase letters, digits, - and single _ between them (no __, no leading or trailing _)",
                     true,
                 );
@@ -890,7 +1059,7 @@ mod __validate {
                         e.key_pattern(
                             k,
                             p,
-                            &RE_3,
+                            &RE_4,
                             "is not an environment variable name",
                             ::std::option::Option::Some(
                                 "use letters, digits and _, not starting with a digit",
@@ -914,7 +1083,7 @@ mod __validate {
                             e.pattern(
                                 s,
                                 p,
-                                &RE_4,
+                                &RE_5,
                                 "is not an environment variable name (or NAME_* pattern)",
                                 true,
                             );
@@ -975,7 +1144,7 @@ mod __validate {
                         e.pattern(
                             s,
                             p,
-                            &RE_5,
+                            &RE_6,
                             "must be an absolute http or https URL",
                             true,
                         );
@@ -1097,7 +1266,7 @@ mod __validate {
                 p.key("header");
                 let mark = e.mark();
                 if let Some(s) = e.string(v, p) {
-                    e.pattern(s, p, &RE_6, "is not a valid HTTP header name", true);
+                    e.pattern(s, p, &RE_7, "is not a valid HTTP header name", true);
                 }
                 e.hint_since(mark, "for example X-Api-Key");
                 p.pop();
@@ -1212,7 +1381,7 @@ mod __validate {
                 p.key("client_metadata_url");
                 let mark = e.mark();
                 if let Some(s) = e.string(v, p) {
-                    e.pattern(s, p, &RE_7, "must be an https URL with a path", true);
+                    e.pattern(s, p, &RE_8, "must be an https URL with a path", true);
                 }
                 e.hint_since(mark, "for example https://example.com/mcpmux/client.json");
                 p.pop();
@@ -1237,7 +1406,7 @@ mod __validate {
     fn validate_duration(v: &Value, p: &mut Path, e: &mut Errors) {
         let mark = e.mark();
         if let Some(s) = e.string(v, p) {
-            if e.pattern(s, p, &RE_8, "is not a duration", true) {
+            if e.pattern(s, p, &RE_9, "is not a duration", true) {
                 e.duration(
                     s,
                     p,
@@ -1262,7 +1431,7 @@ mod __validate {
                 e.pattern(
                     s,
                     p,
-                    &RE_9,
+                    &RE_10,
                     "must be letters, digits, ., - and single _ between them (no __, no leading or trailing _), or empty",
                     true,
                 );
