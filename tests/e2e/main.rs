@@ -12,6 +12,7 @@ mod calls;
 mod catalog;
 mod conformance;
 mod credentials;
+mod daemon;
 mod harness;
 mod interop;
 mod matrix;
@@ -46,6 +47,7 @@ fn main() {
         matrix::all(),
         conformance::all(),
         oauth::all(),
+        daemon::all(),
     ]
     .into_iter()
     .flatten()
