@@ -231,7 +231,8 @@ fn activation_unix() -> Result {
 /// the unchanged one keeps its process and finishes a call in flight across
 /// the reload, the changed one restarts, the removed one's tools leave and
 /// the added one's arrive (clients told), with RELOADING=1 and MONOTONIC_USEC
-/// then READY=1; an invalid configuration is refused and the running one kept.
+/// then READY=1; an invalid configuration is refused and the running one
+/// kept. With a watchdog period set, WATCHDOG=1 pings arrive.
 fn sighup_reload() -> Result {
     block_on(async {
         let s = Scratch::new("sighup");
@@ -248,7 +249,11 @@ fn sighup_reload() -> Result {
             s.backend("drop", &[]),
         ]);
         let socket = notify.path.display().to_string();
-        let mux = MuxHttp::start_with(&path, &[("NOTIFY_SOCKET", socket.as_str())]).await?;
+        let mux = MuxHttp::start_with(
+            &path,
+            &[("NOTIFY_SOCKET", socket.as_str()), ("WATCHDOG_USEC", "300000")],
+        )
+        .await?;
         let r: Result = async {
             let client = connect_http(&mux.url, Era::Legacy).await?;
             let names = tool_names(&client).await?;
@@ -256,6 +261,7 @@ fn sighup_reload() -> Result {
             let keep_pid = call_text(&client, "keep__pid", json!({})).await?;
             let change_pid = call_text(&client, "change__pid", json!({})).await?;
             let ready = notify.wait_for("READY=1", 0).await?;
+            notify.wait_for("WATCHDOG=1", 0).await?;
             let in_flight = start_call(&client, "keep__sleep", json!({ "ms": 1500 }), Default::default()).await?;
             let changes = client.service().changes();
 
