@@ -113,7 +113,8 @@ fn which(program: &str) -> Option<PathBuf> {
 }
 
 /// Socket activation on TCP: the first client starts mcpmux on the passed
-/// socket (not the configured address), READY and STATUS arrive, SIGTERM
+/// socket (not the configured address) and keeps systemd's variables from
+/// its backends, READY and STATUS arrive, SIGTERM
 /// stops it with exit 0, STOPPING=1, and the backend process gone.
 fn activation_tcp() -> Result {
     block_on(async {
@@ -134,6 +135,10 @@ fn activation_tcp() -> Result {
                 "one: hi"
             );
             let pid: i32 = call_text(&client, "one__pid", json!({})).await?.parse()?;
+            for var in ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET"] {
+                let seen = call_text(&client, "one__env", json!({ "name": var })).await?;
+                assert_eq!(seen, "<unset>", "{var} reached the backend");
+            }
             let ready = notify.wait_for("READY=1", 0).await?;
             assert!(
                 notify.messages()[ready..]
