@@ -138,6 +138,11 @@ impl ProcessGroup {
         unsafe { libc::killpg(self.0, sig) == 0 }
     }
 
+    /// Asks every process of the group to end (SIGTERM), without waiting.
+    pub fn terminate(self) {
+        self.signal(libc::SIGTERM);
+    }
+
     /// Ends every process of the group: SIGTERM, then SIGKILL for whatever is
     /// left after `grace`. Awaited, so it completes even when mcpmux is
     /// exiting. Closing a backend's stdin ends the backend itself, but not

@@ -332,7 +332,7 @@ pub async fn supervise(b: Arc<Backend>, policy: RetryPolicy, relay: Arc<Relay>, 
                 ever_connected = true;
                 transient = 0;
                 let started = Instant::now();
-                let ended = run_connected(&b, conn, &policy, &relay, &shutdown).await;
+                let ended = run_connected(&b, conn, group, &policy, &relay, &shutdown).await;
                 // Down first, so its calls fail at once and its tools leave the
                 // list; the last catalog is kept to name the backend in errors.
                 b.set_status(Status::Down {
@@ -511,6 +511,7 @@ async fn connect(
 async fn run_connected(
     b: &Arc<Backend>,
     conn: connect::Connection,
+    group: Option<connect::ProcessGroup>,
     policy: &RetryPolicy,
     relay: &Relay,
     shutdown: &CancellationToken,
@@ -607,6 +608,11 @@ async fn run_connected(
                 break "a request to it failed at the transport".to_string();
             }
             () = shutdown.cancelled() => {
+                // Stopping: SIGTERM at once rather than after rmcp's wait
+                // for the child to notice its closed stdin.
+                if let Some(g) = group {
+                    g.terminate();
+                }
                 close(waiting).await;
                 break "mcpmux is shutting down".to_string();
             }
