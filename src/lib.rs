@@ -3,15 +3,17 @@
 //! their changing credentials (`auth`), the
 //! merged catalog (`names`, `router`), progress routing (`progress`), the
 //! shared state and call path (`hub`), the MCP server clients see (`front`)
-//! with its era bridge (`bridge`), the client endpoints (`listen`) and the
-//! commands that run it all (`serve`, `cli`); the binary in `main.rs` is a
-//! thin shell over them.
+//! with its era bridge (`bridge`), the client endpoints (`listen`), life
+//! under systemd (`daemon`) and the commands that run it all (`serve`,
+//! `doctor`, `connect`, `cli`); the binary in `main.rs` is a thin shell over
+//! them.
 
 pub mod auth;
 pub mod backend;
 pub mod bridge;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod daemon;
 pub mod doctor;
 pub mod forward;
