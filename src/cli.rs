@@ -104,6 +104,11 @@ pub enum Command {
         #[arg(long)]
         unix: bool,
     },
+    /// Bridge this process's stdin/stdout to a running mcpmux over HTTP (for clients that can only launch a subprocess).
+    Connect {
+        /// http(s)://host:port/path or unix:/path/to/socket (default: the configured listen endpoint). Sends $MCPMUX_CLIENT_TOKEN as a bearer token if set.
+        target: Option<String>,
+    },
     /// Print the JSON Schema of the configuration (for editors and CI).
     Schema,
     /// Print a shell completion script.

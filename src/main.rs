@@ -136,6 +136,19 @@ fn main() -> ExitCode {
             run_async(mcpmux::auth::commands::probe(probe, &mut std::io::stdout()))
                 .unwrap_or_else(|e| failed(format!("{e:#}")))
         }
+        Command::Connect { target } => {
+            let target = match target {
+                Some(t) => t,
+                None => match load(explicit, &Overrides::default()).map(|c| mcpmux::connect::target_of(&c)) {
+                    Ok(Ok(t)) => t,
+                    Ok(Err(e)) => return failed(format!("{e:#}")),
+                    Err(code) => return code,
+                },
+            };
+            let token = std::env::var("MCPMUX_CLIENT_TOKEN").ok().filter(|t| !t.is_empty());
+            run_async(mcpmux::connect::connect(&target, token))
+                .map_or_else(|e| failed(format!("{e:#}")), |()| ExitCode::SUCCESS)
+        }
         Command::Validate { format } => io(cli::validate(explicit, format, &mut std::io::stdout().lock())),
         Command::Doctor => match load(explicit, &Overrides::default()) {
             Ok(config) => run_async(mcpmux::doctor::doctor(config, &mut std::io::stdout()))
