@@ -442,7 +442,7 @@ impl ClientHandler for Recorder {
 
 pub type Client = RunningService<RoleClient, Recorder>;
 
-fn lifecycle(era: Era) -> ClientLifecycleMode {
+pub fn lifecycle(era: Era) -> ClientLifecycleMode {
     match era {
         Era::Legacy => ClientLifecycleMode::Initialize,
         Era::Modern => ClientLifecycleMode::Discover {
@@ -452,7 +452,7 @@ fn lifecycle(era: Era) -> ClientLifecycleMode {
 }
 
 /// Modern clients hear about list changes only on a subscription stream.
-async fn subscribe(client: &Client, era: Era) -> Result {
+pub async fn subscribe(client: &Client, era: Era) -> Result {
     if era == Era::Modern {
         let filter = SubscriptionFilter::builder()
             .tools_list_changed()

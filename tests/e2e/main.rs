@@ -11,6 +11,7 @@ mod backend;
 mod calls;
 mod catalog;
 mod conformance;
+mod connect;
 mod credentials;
 mod daemon;
 mod harness;
@@ -42,6 +43,7 @@ fn main() {
         catalog::all(),
         supervision::all(),
         credentials::all(),
+        connect::all(),
         surface::all(),
         interop::all(),
         matrix::all(),
