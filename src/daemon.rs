@@ -263,7 +263,7 @@ mod tests {
     fn units_name_this_binary_and_the_chosen_socket() {
         let (service, socket) = super::units(std::path::Path::new("/opt/bin/mcpmux"), true);
         assert!(service.contains("ExecStart=/opt/bin/mcpmux serve\n"), "{service}");
-        assert!(service.contains("Type=notify\n") && service.contains("ExecReload=/bin/kill -HUP $MAINPID"));
+        assert!(service.contains("Type=notify\n") && service.contains("ExecReload=kill -HUP $MAINPID"));
         assert!(
             socket.contains("\nListenStream=%t/mcpmux.sock\nSocketMode=0600"),
             "{socket}"

@@ -58,8 +58,16 @@ pub async fn doctor(config: Config, out: &mut dyn Write) -> anyhow::Result<ExitC
     crate::serve::install_crypto();
     let hub = Hub::new(&resolved);
     let shutdown = CancellationToken::new();
+    crate::serve::on_signals(shutdown.clone());
     let mut tasks = hub.start(&shutdown);
-    hub.wait_settled(resolved.list_wait()).await;
+    tokio::select! {
+        () = hub.wait_settled(resolved.list_wait()) => {}
+        () = shutdown.cancelled() => {
+            // Interrupted: the backends (their own process groups) are ended all the same.
+            hub.stop_backends(std::time::Duration::from_secs(15)).await;
+            anyhow::bail!("interrupted");
+        }
+    }
     let mut rows = Vec::new();
     for (b, entry) in hub.backends().iter().zip(&config.backends) {
         let status = b.status();

@@ -398,6 +398,19 @@ impl ParkedCalls {
         token
     }
 
+    /// Drops the parked calls to backend `name` (it stopped: they cannot resume).
+    pub(crate) fn drop_backend(&self, name: &str) {
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, p| *p.pending.backend.spec.name != *name);
+    }
+
+    /// Drops every parked call (mcpmux is stopping: no client retry will come).
+    pub(crate) fn clear(&self) {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// The parked call `token` names, if `fits` it.
     fn take_if(&self, token: &str, fits: impl Fn(&Parked) -> bool) -> Option<Parked> {
         let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());

@@ -128,14 +128,8 @@ impl Hub {
     /// changes and tells clients; all stop on `shutdown`.
     pub fn start(self: &Arc<Self>, shutdown: &CancellationToken) -> tokio::task::JoinSet<()> {
         let mut tasks = tokio::task::JoinSet::new();
-        {
-            let stopping = self.stopping.clone();
-            let shutdown = shutdown.clone();
-            tasks.spawn(async move {
-                shutdown.cancelled().await;
-                stopping.cancel();
-            });
-        }
+        // Backends stop with `stop_backends`, after calls in flight finished,
+        // not when `shutdown` begins.
         for b in self.backends().iter() {
             self.supervise(b.clone());
         }
@@ -198,9 +192,12 @@ impl Hub {
             return;
         };
         s.stop.cancel();
+        let abort = s.task.abort_handle();
         if tokio::time::timeout(limit, s.task).await.is_err() {
-            tracing::warn!(backend = name, "did not stop within {limit:?}");
+            tracing::warn!(backend = name, "did not stop within {limit:?}; abandoning it");
+            abort.abort();
         }
+        self.parked.drop_backend(name);
     }
 
     /// Stops every backend (each process group ended), waiting up to `limit`.
@@ -233,12 +230,16 @@ impl Hub {
                     b.clone()
                 }
                 found => {
-                    if found.is_some() {
+                    let b = Backend::new(spec.clone(), self.changes.clone(), &self.settings.auth);
+                    if let Some(old) = found {
+                        // Connection counts go on, so nothing of the old
+                        // process's calls is mistaken for the new one's.
+                        b.continue_epochs_from(old);
                         report.restarted.push(spec.name.to_string());
                     } else {
                         report.added.push(spec.name.to_string());
                     }
-                    let b = Arc::new(Backend::new(spec.clone(), self.changes.clone(), &self.settings.auth));
+                    let b = Arc::new(b);
                     start.push(b.clone());
                     b
                 }

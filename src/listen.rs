@@ -46,8 +46,15 @@ pub async fn stdio(hub: Arc<Hub>, shutdown: CancellationToken) -> anyhow::Result
 /// A listening socket clients connect to.
 pub enum Listener {
     Tcp(TcpListener),
-    /// With the path mcpmux created (removed again at exit), if it did.
-    Unix(UnixListener, Option<PathBuf>),
+    /// With the socket file mcpmux created (removed again at exit, if it is
+    /// still the same file), if it did.
+    Unix(UnixListener, Option<Created>),
+}
+
+/// A socket file mcpmux created: its path and identity (device, inode).
+pub struct Created {
+    path: PathBuf,
+    id: (u64, u64),
 }
 
 impl Listener {
@@ -70,8 +77,12 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        if let Listener::Unix(_, Some(path)) = self {
-            let _ = std::fs::remove_file(path);
+        use std::os::unix::fs::MetadataExt;
+        // Only our own file: another mcpmux may have taken the path over since.
+        if let Listener::Unix(_, Some(c)) = self
+            && std::fs::symlink_metadata(&c.path).is_ok_and(|m| (m.dev(), m.ino()) == c.id)
+        {
+            let _ = std::fs::remove_file(&c.path);
         }
     }
 }
@@ -86,12 +97,19 @@ pub async fn bind(address: &Address) -> anyhow::Result<Listener> {
             Ok(Listener::Tcp(l))
         }
         Address::Unix(path) => {
-            use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-            // A socket left by an earlier run is replaced; anything else is not touched.
+            use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+            // A socket left by an earlier run is replaced; a live one (another
+            // process answers there) or anything else is not touched.
             if let Ok(meta) = std::fs::symlink_metadata(path) {
                 if !meta.file_type().is_socket() {
                     anyhow::bail!(
                         "cannot listen on unix:{}: something other than a socket is there",
+                        path.display()
+                    );
+                }
+                if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                    anyhow::bail!(
+                        "cannot listen on unix:{}: another process is listening there",
                         path.display()
                     );
                 }
@@ -106,7 +124,14 @@ pub async fn bind(address: &Address) -> anyhow::Result<Listener> {
             unsafe { libc::umask(old) };
             let l = bound.map_err(|e| anyhow::anyhow!("cannot listen on unix:{}: {e}", path.display()))?;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-            Ok(Listener::Unix(l, Some(path.clone())))
+            let meta = std::fs::symlink_metadata(path)?;
+            Ok(Listener::Unix(
+                l,
+                Some(Created {
+                    path: path.clone(),
+                    id: (meta.dev(), meta.ino()),
+                }),
+            ))
         }
     }
 }
@@ -115,7 +140,18 @@ pub async fn bind(address: &Address) -> anyhow::Result<Listener> {
 pub fn activated(fds: &[(RawFd, String)]) -> anyhow::Result<Vec<Listener>> {
     let mut out = Vec::new();
     for (fd, name) in fds {
-        // SAFETY: getsockname on a descriptor we were handed; only reads.
+        // SAFETY: getsockopt/getsockname on a descriptor we were handed; only reads.
+        let int_option = |option: libc::c_int| unsafe {
+            let mut value: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            (libc::getsockopt(*fd, libc::SOL_SOCKET, option, (&raw mut value).cast(), &mut len) == 0).then_some(value)
+        };
+        if int_option(libc::SO_TYPE) != Some(libc::SOCK_STREAM) || int_option(libc::SO_ACCEPTCONN) != Some(1) {
+            anyhow::bail!(
+                "passed file descriptor {fd} ({name}) is not a listening stream socket \
+                 (use ListenStream= without Accept=yes)"
+            );
+        }
         let family = unsafe {
             let mut addr: libc::sockaddr_storage = std::mem::zeroed();
             let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -164,7 +200,9 @@ impl Tokens {
             .headers()
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| v.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
         else {
             return false;
         };
@@ -295,7 +333,9 @@ pub async fn http(
     }
     shutdown.cancelled().await;
     while accepting.join_next().await.is_some() {}
-    // No new clients; calls in flight get to finish.
+    // No new clients; calls in flight get to finish (a parked call waits
+    // for a client retry that will not come now).
+    hub.parked.clear();
     let left = hub.relay.progress.wait_idle(DRAIN).await;
     if left > 0 {
         tracing::warn!("{left} call(s) still in flight after {DRAIN:?}; ending them");

@@ -19,6 +19,9 @@ use crate::listen;
 use crate::resolve::{Listen, Mode, Resolved};
 use crate::router::{Named, Names, Router};
 
+/// How long READY waits for backends' first tries at most.
+const READY_WAIT: Duration = Duration::from_secs(90);
+
 /// How long backends get to stop (a child: stdin closed, SIGTERM, then SIGKILL).
 const STOP: Duration = Duration::from_secs(15);
 
@@ -34,7 +37,7 @@ pub fn install_crypto() {
 }
 
 /// Cancels `shutdown` on SIGINT or SIGTERM.
-fn on_signals(shutdown: CancellationToken) {
+pub fn on_signals(shutdown: CancellationToken) {
     tokio::spawn(async move {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(s) => s,
@@ -109,6 +112,8 @@ pub async fn serve(
         return Err(no_backends());
     }
     install_crypto();
+    // First, so that an early SIGHUP or SIGTERM is handled, not fatal.
+    let mut signals = Signals::new()?;
     let notifier = crate::daemon::Notifier::default();
     let shutdown = CancellationToken::new();
     let hub = Hub::new(&resolved);
@@ -138,7 +143,17 @@ pub async fn serve(
         let notifier = notifier.clone();
         let stop = shutdown.clone();
         tokio::spawn(async move {
-            crate::daemon::first_tries(&hub).await;
+            // Bounded well inside the unit's TimeoutStartSec: a backend still
+            // trying then shows as pending in STATUS.
+            if tokio::time::timeout(READY_WAIT, crate::daemon::first_tries(&hub))
+                .await
+                .is_err()
+            {
+                tracing::warn!("some backends are still on their first try after {READY_WAIT:?}; ready anyway");
+            }
+            if stop.is_cancelled() {
+                return;
+            }
             let status = crate::daemon::status_line(&hub);
             tracing::info!("ready: {}", summary(&hub));
             notifier.ready(&status);
@@ -155,7 +170,6 @@ pub async fn serve(
             }
         })
     };
-    let mut signals = Signals::new()?;
     let result = loop {
         tokio::select! {
             r = &mut served => break r.unwrap_or_else(|e| Err(anyhow::anyhow!("the endpoint failed: {e}"))),
@@ -165,6 +179,7 @@ pub async fn serve(
                     notifier.stopping();
                     shutdown.cancel();
                 }
+                Signal::Reload | Signal::Retry if shutdown.is_cancelled() => {}
                 Signal::Reload => {
                     notifier.reloading();
                     reload(&hub, &source, &mut resolved).await;
@@ -296,7 +311,13 @@ pub async fn list(config: Config, json: bool, out: &mut dyn Write) -> anyhow::Re
     on_signals(shutdown.clone());
     let hub = Hub::new(&resolved);
     let tasks = hub.start(&shutdown);
-    hub.wait_settled(resolved.list_wait()).await;
+    tokio::select! {
+        () = hub.wait_settled(resolved.list_wait()) => {}
+        () = shutdown.cancelled() => {
+            hub.stop_backends(STOP).await;
+            anyhow::bail!("interrupted");
+        }
+    }
     let router = hub.router();
     let code = write_listing(&hub, &router, json, out);
     shutdown.cancel();

@@ -174,7 +174,10 @@ pub fn child_env(spec: &CommandBackend, parent: impl Iterator<Item = (String, St
                 None => p == name,
             })
     };
-    let mut env: Vec<(String, String)> = parent.filter(|(k, _)| passes(k)).collect();
+    // systemd's variables are mcpmux's alone, whatever the passthrough says.
+    let mut env: Vec<(String, String)> = parent
+        .filter(|(k, _)| passes(k) && !crate::daemon::SYSTEMD_ENV.contains(&k.as_str()))
+        .collect();
     for (k, v) in &spec.env {
         env.retain(|(name, _)| name != k);
         env.push((k.clone(), v.expose().to_string()));

@@ -158,6 +158,11 @@ impl Backend {
     }
 
     /// The current connection's number.
+    /// Starts counting connections where `old` (the backend this one replaces) stopped.
+    pub fn continue_epochs_from(&self, old: &Backend) {
+        self.epoch.store(old.epoch(), Ordering::Release);
+    }
+
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
     }

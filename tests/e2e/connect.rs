@@ -6,7 +6,6 @@
 //! an error when mcpmux goes away, idle or not, and at once when there is
 //! none.
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -79,27 +78,8 @@ async fn exit_code(child: &mut tokio::process::Child, limit: Duration) -> Result
     Ok(status.code())
 }
 
-/// Serves unix-socket connections at `path` by forwarding their bytes to
-/// `url`'s port (mcpmux itself listens on TCP only).
-fn unix_proxy(path: &Path, url: &str) -> Result {
-    let port: u16 = url
-        .trim_start_matches("http://127.0.0.1:")
-        .split('/')
-        .next()
-        .ok_or("no port")?
-        .parse()?;
-    let listener = tokio::net::UnixListener::bind(path)?;
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
-            });
-        }
-    });
-    Ok(())
-}
+/// The client token of the unix-socket cases.
+const UNIX_TOKEN: &str = "unix-client-token-0123456789";
 
 fn mux_config(s: &Scratch) -> std::path::PathBuf {
     s.config(&json!({
@@ -115,15 +95,31 @@ fn mux_config(s: &Scratch) -> std::path::PathBuf {
 fn bridged(era: Era, unix: bool) -> Result {
     block_on(async move {
         let s = Scratch::new(&format!("connect-{era:?}-{unix}"));
-        let mux = MuxHttp::start(&mux_config(&s)).await?;
-        let target = if unix {
-            let socket = s.dir.join("mcpmux.sock");
-            unix_proxy(&socket, &mux.url)?;
-            format!("unix:{}", socket.display())
+        // Over a unix socket, mcpmux's own unix listener with a client token.
+        let socket = s.dir.join("mcpmux.sock");
+        let config = if unix {
+            s.config(&json!({
+                "listen": {
+                    "transport": "http",
+                    "address": format!("unix:{}", socket.display()),
+                    "auth": { "type": "bearer", "tokens": [UNIX_TOKEN] },
+                },
+                "connect_retry": { "max_delay": "1s" },
+                "backends": [s.backend("one", &[])],
+            }))
         } else {
-            mux.url.clone()
+            mux_config(&s)
         };
-        let Bridge { mut child, client, log } = with_log(bridge(&target, era, &[]).await, &mux)?;
+        let mux = MuxHttp::start(&config).await?;
+        let (target, envs) = if unix {
+            (
+                format!("unix:{}", socket.display()),
+                vec![("MCPMUX_CLIENT_TOKEN", UNIX_TOKEN)],
+            )
+        } else {
+            (mux.url.clone(), vec![])
+        };
+        let Bridge { mut child, client, log } = with_log(bridge(&target, era, &envs).await, &mux)?;
         let r = async {
             let info = client.peer_info().ok_or("no server info")?;
             let expected = if era == Era::Modern { "2026-07-28" } else { "2025-11-25" };

@@ -330,7 +330,8 @@ fn sighup_reload() -> Result {
 }
 
 /// A backend that failed with retries off comes up on SIGUSR1 once its
-/// command exists; SIGTERM then leaves no backend process behind.
+/// command exists; SIGTERM then lets a call in flight finish, exits 0 and
+/// leaves no backend process behind.
 fn sigusr1_retry() -> Result {
     block_on(async {
         let s = Scratch::new("sigusr1");
@@ -366,10 +367,20 @@ fn sigusr1_retry() -> Result {
                     .is_ok_and(|n| n.contains(&"late__echo".into()))
             })
             .await?;
-            Ok(vec![
+            let pids = vec![
                 call_text(&client, "one__pid", json!({})).await?.parse()?,
                 call_text(&client, "late__pid", json!({})).await?.parse()?,
-            ])
+            ];
+            // A call in flight at SIGTERM still gets its answer.
+            let in_flight = start_call(&client, "one__sleep", json!({ "ms": 1500 }), Default::default()).await?;
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            kill(mux.child.id().ok_or("exited")? as i32, 15);
+            let answer = tokio::time::timeout(LONG, in_flight.await_response()).await??;
+            assert!(
+                format!("{answer:?}").contains("one: slept"),
+                "the call in flight at SIGTERM: {answer:?}"
+            );
+            Ok(pids)
         }
         .await;
         let pids = with_log(r, &mux)?;
