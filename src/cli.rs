@@ -56,6 +56,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Check without the environment: `${VAR}` references count as set (the values they will hold are checked when mcpmux runs), as a baked build does.
+        #[arg(long)]
+        no_env: bool,
     },
     /// Log in to OAuth backends, log out, or show how every backend authenticates.
     Auth {
@@ -109,6 +112,8 @@ pub enum Command {
         /// http(s)://host:port/path or unix:/path/to/socket (default: the configured listen endpoint). Sends $MCPMUX_CLIENT_TOKEN as a bearer token if set.
         target: Option<String>,
     },
+    /// Print the configuration in force, as written: the baked one (no --config on a baked binary) or the file's, secrets as their ${VAR} references.
+    Config,
     /// Print the JSON Schema of the configuration (for editors and CI).
     Schema,
     /// Print a shell completion script.
@@ -166,13 +171,39 @@ pub mod exit {
 }
 
 /// `mcpmux validate`: 0 valid, 1 invalid, 2 unreadable or not found.
-pub fn validate(explicit: Option<&Path>, format: Format, out: &mut dyn Write) -> std::io::Result<ExitCode> {
+pub fn validate(
+    explicit: Option<&Path>,
+    format: Format,
+    no_env: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<ExitCode> {
     let (code, report) = match config::resolve(explicit) {
         Err(e) => (exit::UNREADABLE, Report::failed("", &e)),
         Ok(path) => {
             let file = path.display().to_string();
-            match config::load_file(&path) {
-                Ok(cfg) => (exit::VALID, Report::valid(&file, &cfg)),
+            let loaded = if no_env {
+                match std::fs::read_to_string(&path) {
+                    Err(source) => Err(LoadError::Unreadable {
+                        path: path.clone(),
+                        source,
+                    }),
+                    Ok(text) => config::check_no_env(&text, &file)
+                        .map(|written| {
+                            let names = written["backends"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|b| b["name"].as_str().map(String::from))
+                                .collect();
+                            Report::valid_names(&file, names)
+                        })
+                        .map_err(|diagnostics| LoadError::Invalid { diagnostics }),
+                }
+            } else {
+                config::load_file(&path).map(|cfg| Report::valid(&file, &cfg))
+            };
+            match loaded {
+                Ok(report) => (exit::VALID, report),
                 Err(e @ LoadError::Invalid { .. }) => (exit::INVALID, Report::failed(&file, &e)),
                 Err(e) => (exit::UNREADABLE, Report::failed(&file, &e)),
             }
@@ -200,10 +231,14 @@ struct Report {
 
 impl Report {
     fn valid(file: &str, cfg: &Config) -> Report {
+        Report::valid_names(file, cfg.backends.iter().map(|b| b.name().clone()).collect())
+    }
+
+    fn valid_names(file: &str, backends: Vec<String>) -> Report {
         Report {
             file: file.to_string(),
             valid: true,
-            backends: Some(cfg.backends.iter().map(|b| b.name().clone()).collect()),
+            backends: Some(backends),
             errors: Vec::new(),
             error: None,
         }

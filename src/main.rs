@@ -20,7 +20,7 @@ fn run_async<T>(f: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T>
 /// The configuration for `serve`/`list`, or the exit code of why there is none
 /// (1 invalid, 2 unreadable or not found).
 fn load(explicit: Option<&std::path::Path>, overrides: &Overrides) -> Result<Config, ExitCode> {
-    config::load_for_run(explicit, overrides).map_err(|e| {
+    mcpmux::serve::load_config(explicit, overrides).map_err(|e| {
         eprintln!("mcpmux: {e}");
         ExitCode::from(match e {
             config::LoadError::Invalid { .. } => cli::exit::INVALID,
@@ -149,7 +149,9 @@ fn main() -> ExitCode {
             run_async(mcpmux::connect::connect(&target, token))
                 .map_or_else(|e| failed(format!("{e:#}")), |()| ExitCode::SUCCESS)
         }
-        Command::Validate { format } => io(cli::validate(explicit, format, &mut std::io::stdout().lock())),
+        Command::Validate { format, no_env } => {
+            io(cli::validate(explicit, format, no_env, &mut std::io::stdout().lock()))
+        }
         Command::Doctor => match load(explicit, &Overrides::default()) {
             Ok(config) => run_async(mcpmux::doctor::doctor(config, &mut std::io::stdout()))
                 .unwrap_or_else(|e| failed(format!("{e:#}"))),
@@ -157,6 +159,9 @@ fn main() -> ExitCode {
         },
         Command::InstallUnits { dir, unix } => mcpmux::daemon::install_units(dir, unix, &mut std::io::stdout())
             .unwrap_or_else(|e| failed(format!("{e:#}"))),
+        Command::Config => {
+            mcpmux::serve::print_config(explicit, &mut std::io::stdout()).unwrap_or_else(|e| failed(format!("{e:#}")))
+        }
         Command::Schema => io(cli::schema(&mut std::io::stdout().lock()).map(|()| ExitCode::SUCCESS)),
         Command::Completions { shell } => {
             cli::completions(shell, &mut std::io::stdout().lock());

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::env;
 use super::locate::Locator;
 use super::support::ValidationError;
+use super::support::pointer::escape;
 use super::types::Config;
 
 /// One problem in a configuration file, with its place.
@@ -297,4 +298,216 @@ fn locate(text: &str, file: &str, errors: Vec<ValidationError>) -> Vec<Diagnosti
         .collect();
     out.sort_by_key(|d| (d.line, d.column));
     out
+}
+
+/// What `${VAR}` stands for when a configuration is checked without the
+/// environment (`mcpmux validate --no-env`, a baked build): the reference
+/// itself, so every variable counts as set and stays a reference.
+pub fn no_env(name: &str) -> Option<String> {
+    Some(format!("${{{name}}}"))
+}
+
+/// Checks a configuration whose variables are not set (`mcpmux validate
+/// --no-env`, a baked build): every rule of the schema and across backends,
+/// except on the values built from a `${VAR}` (unknown until mcpmux runs;
+/// checked then). Returns the document as written, references intact.
+pub fn check_no_env(text: &str, file: &str) -> Result<Value, Vec<Diagnostic>> {
+    let written = parse_yaml(text, file)?;
+    let mut refs = std::collections::BTreeSet::new();
+    references(&written, &mut String::new(), &mut refs);
+    let mut value = written.clone();
+    let mut errors = env::expand(&mut value, &no_env);
+    errors.extend(Config::validate(&value));
+    errors.extend(cross_checks(&value));
+    errors.retain(|e| !refs.contains(&e.pointer));
+    if errors.is_empty() {
+        Ok(written)
+    } else {
+        Err(locate(text, file, errors))
+    }
+}
+
+/// The pointers of the strings that contain a `${` reference.
+fn references(value: &Value, pointer: &mut String, out: &mut std::collections::BTreeSet<String>) {
+    let len = pointer.len();
+    match value {
+        Value::String(s) if s.contains("${") => {
+            out.insert(pointer.clone());
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                pointer.push_str(&format!("/{i}"));
+                references(item, pointer, out);
+                pointer.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                pointer.push('/');
+                pointer.push_str(&escape(k));
+                references(item, pointer, out);
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The values in secret fields (the schema's `x-type: secret`) written as
+/// literals rather than one `${VAR}` reference: a baked binary must not
+/// carry them, since anyone who can read the binary (in a Nix store, say)
+/// could read them.
+pub fn literal_secrets(text: &str, file: &str) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+    let doc = parse_yaml(text, file)?;
+    let schema: Value = serde_json::from_str(Config::SCHEMA).unwrap_or_default();
+    let mut found = std::collections::BTreeSet::new();
+    secret_values(&schema, &schema, &doc, &mut String::new(), &mut found);
+    let errors = found
+        .into_iter()
+        .map(|pointer| ValidationError {
+            pointer,
+            message: "is a literal secret; a baked binary is readable by anyone who can read the file".into(),
+            hint: Some(
+                "write it as ${VAR} and set VAR in the environment mcpmux runs in (an EnvironmentFile, say)".into(),
+            ),
+            keyword: "x-baked-secret",
+            target: super::support::Target::Value,
+        })
+        .collect();
+    Ok(locate(text, file, errors))
+}
+
+/// The document as written, with every literal secret replaced by
+/// `[redacted]` (for `mcpmux config`).
+pub fn written_redacted(text: &str, file: &str) -> Result<Value, Vec<Diagnostic>> {
+    let mut doc = parse_yaml(text, file)?;
+    for d in literal_secrets(text, file)? {
+        if let Some(v) = doc.pointer_mut(&d.pointer) {
+            *v = Value::String("[redacted]".into());
+        }
+    }
+    Ok(doc)
+}
+
+/// Whether `s` is exactly one `${VAR}` or `${VAR:-default}` reference.
+fn is_reference(s: &str) -> bool {
+    s.strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .map(|inner| inner.split_once(":-").map_or(inner, |(name, _)| name))
+        .is_some_and(|name| {
+            let mut chars = name.chars();
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+/// The schemas `schema` stands for: itself, what its `$ref` names, and the
+/// branches of its `oneOf`/`anyOf`/`allOf`, recursively.
+fn branches<'a>(root: &'a Value, schema: &'a Value, out: &mut Vec<&'a Value>) {
+    if out.len() > 64 {
+        return;
+    }
+    out.push(schema);
+    if let Some(name) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/$defs/"))
+        && let Some(target) = root.get("$defs").and_then(|d| d.get(name))
+    {
+        branches(root, target, out);
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for branch in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+            branches(root, branch, out);
+        }
+    }
+}
+
+/// Collects the pointers of literal values in `doc` that any branch of
+/// `schema` marks secret.
+fn secret_values(
+    root: &Value,
+    schema: &Value,
+    doc: &Value,
+    pointer: &mut String,
+    found: &mut std::collections::BTreeSet<String>,
+) {
+    let mut all = Vec::new();
+    branches(root, schema, &mut all);
+    let secret = all
+        .iter()
+        .any(|s| s.get("x-type").and_then(Value::as_str) == Some("secret"));
+    let len = pointer.len();
+    match doc {
+        Value::String(s) if secret && !is_reference(s) => {
+            found.insert(pointer.clone());
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                pointer.push('/');
+                pointer.push_str(&escape(k));
+                for s in &all {
+                    let sub = s
+                        .get("properties")
+                        .and_then(|p| p.get(k))
+                        .or_else(|| s.get("additionalProperties").filter(|a| a.is_object()));
+                    if let Some(sub) = sub {
+                        secret_values(root, sub, v, pointer, found);
+                    }
+                }
+                pointer.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                pointer.push_str(&format!("/{i}"));
+                for s in &all {
+                    if let Some(sub) = s.get("items") {
+                        secret_values(root, sub, item, pointer, found);
+                    }
+                }
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod baked_tests {
+    use super::*;
+
+    #[test]
+    fn literal_secrets_are_found_where_the_schema_says_secret() {
+        let text = "listen: {auth: {type: bearer, tokens: ['${OK_TOKEN}', 'literal-client-token-123']}}\n\
+                    backends:\n\
+                    - {name: a, transport: command, command: [x], env: {KEY: literal, OK: '${KEY}'}}\n\
+                    - {name: b, transport: http, endpoint: 'https://h/mcp', auth: {type: bearer, token: 'abc'}}\n\
+                    - {name: c, transport: http, endpoint: 'https://h/mcp', auth: {type: header, header: X-K, value: '${K:-none}'}}\n";
+        let mut found: Vec<String> = literal_secrets(text, "t.yaml")
+            .unwrap()
+            .into_iter()
+            .map(|d| d.pointer)
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            ["/backends/0/env/KEY", "/backends/1/auth/token", "/listen/auth/tokens/1"]
+        );
+        let written = check_no_env(text, "t.yaml").unwrap();
+        assert_eq!(
+            written["listen"]["auth"]["tokens"][0], "${OK_TOKEN}",
+            "references stay as written"
+        );
+        let bad = check_no_env(
+            "backends: [{name: a, transport: command, command: [x], timeout: soon}]\n",
+            "t.yaml",
+        );
+        assert_eq!(
+            bad.unwrap_err()[0].pointer,
+            "/backends/0/timeout",
+            "what is not a reference is still checked"
+        );
+        assert!(is_reference("${A_1}") && is_reference("${A:-x}") && !is_reference("x${A}") && !is_reference("${1A}"));
+    }
 }

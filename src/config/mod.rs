@@ -11,7 +11,10 @@ mod locate;
 pub mod types;
 
 pub use env::expand as expand_env;
-pub use load::{Diagnostic, LoadError, Overrides, load_file, load_for_run, parse, parse_with, resolve};
+pub use load::{
+    Diagnostic, LoadError, Overrides, check_no_env, literal_secrets, load_file, load_for_run, no_env, parse,
+    parse_with, resolve, written_redacted,
+};
 pub use mcpmux_config_support as support;
 pub use support::Secret;
 pub use types::*;
