@@ -736,7 +736,7 @@ impl Hub {
 
     fn unknown_resource(&self, public: &str) -> ErrorData {
         if let Some((prefix, _)) = uri::decode(public)
-            && let Some(b) = self.backends().iter().find(|b| *b.spec.prefix == *prefix).cloned()
+            && let Some(b) = self.backend_by_prefix(prefix)
         {
             return ErrorData::internal_error(
                 format!(
@@ -751,6 +751,18 @@ impl Hub {
             format!("unknown resource {public:?}; resources/list shows the resources mcpmux serves"),
             None,
         )
+    }
+
+    /// The backend whose prefix is `prefix`: by the `match` generated at
+    /// build time when the configuration in force is the baked one (its
+    /// positions then agree), else by looking.
+    pub fn backend_by_prefix(&self, prefix: &str) -> Option<Arc<Backend>> {
+        let backends = self.backends();
+        crate::baked::prefix_position(prefix)
+            .and_then(|i| backends.list.get(i))
+            .filter(|b| *b.spec.prefix == *prefix)
+            .or_else(|| backends.iter().find(|b| *b.spec.prefix == *prefix))
+            .cloned()
     }
 
     fn prefix_of(&self, backend: &str) -> Arc<str> {

@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod backend;
+pub mod baked;
 pub mod bridge;
 pub mod cli;
 pub mod config;

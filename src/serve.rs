@@ -93,8 +93,48 @@ pub struct Source {
 
 impl Source {
     fn load(&self) -> Result<Config, crate::config::LoadError> {
-        crate::config::load_for_run(self.explicit.as_deref(), &self.overrides)
+        load_config(self.explicit.as_deref(), &self.overrides)
     }
+}
+
+/// The configuration a run uses: `--config` when given; else the one baked
+/// into the binary, if any; else the search path (runtime-config mode).
+/// Variables are resolved from the environment either way.
+pub fn load_config(
+    explicit: Option<&std::path::Path>,
+    overrides: &crate::config::Overrides,
+) -> Result<Config, crate::config::LoadError> {
+    match (explicit, crate::baked::BAKED) {
+        (None, Some(baked)) => crate::config::parse_with(
+            baked.text,
+            &format!("(baked) {}", baked.file),
+            &crate::config::load::process_env,
+            overrides,
+        )
+        .map_err(|diagnostics| crate::config::LoadError::Invalid { diagnostics }),
+        _ => crate::config::load_for_run(explicit, overrides),
+    }
+}
+
+/// `mcpmux config`: the configuration in force, as written (`${VAR}`
+/// references unresolved, so no secret is printed unless written literally
+/// in a file).
+pub fn print_config(explicit: Option<&std::path::Path>, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    match (explicit, crate::baked::BAKED) {
+        (None, Some(baked)) => {
+            writeln!(out, "# baked into this binary from {}", baked.file)?;
+            out.write_all(baked.text.as_bytes())?;
+        }
+        _ => {
+            let path = crate::config::resolve(explicit)?;
+            let file = path.display().to_string();
+            let doc = crate::config::written_redacted(&std::fs::read_to_string(&path)?, &file)
+                .map_err(|d| anyhow::anyhow!("{}", d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
+            writeln!(out, "# {file} (literal secrets redacted)")?;
+            out.write_all(yaml_serde::to_string(&doc)?.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the daemon: binds the endpoint (a socket systemd passed wins over

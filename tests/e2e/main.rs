@@ -8,6 +8,7 @@
 //! peers nobody here wrote, and the client × backend matrix.
 
 mod backend;
+mod baked;
 mod calls;
 mod catalog;
 mod conformance;
@@ -50,6 +51,7 @@ fn main() {
         conformance::all(),
         oauth::all(),
         daemon::all(),
+        baked::all(),
     ]
     .into_iter()
     .flatten()
