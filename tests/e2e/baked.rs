@@ -4,7 +4,8 @@
 //! to the same backend, the same answers), prints its configuration with
 //! the references unresolved, and takes `--config` over what it carries.
 //! The baked binary is `$MCPMUX_BAKED_BIN` (scripts/repro-check leaves one)
-//! or, without it, built here into `target/baked`.
+//! or, without it, built here into `target/baked`, where a configuration
+//! with a bad value and a literal secret must fail the build.
 
 use std::path::PathBuf;
 
@@ -17,7 +18,21 @@ use crate::harness::*;
 use crate::trial;
 
 pub fn all() -> Vec<Trial> {
-    vec![trial("baked/routes_like_runtime_mode", routes_like_runtime_mode)]
+    vec![
+        trial("baked/routes_like_runtime_mode", routes_like_runtime_mode),
+        trial("baked/a_bad_config_fails_the_build", bad_config_fails_the_build),
+    ]
+}
+
+/// `cargo build --bin mcpmux` with `config` baked in, into `target/baked`.
+async fn build_baked(config: &std::path::Path) -> Result<std::process::Output> {
+    Ok(tokio::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--bin", "mcpmux"])
+        .env("CARGO_TARGET_DIR", root().join("target/baked"))
+        .env("MCPMUX_BAKED_CONFIG", config)
+        .current_dir(root())
+        .output()
+        .await?)
 }
 
 /// The baked binary: `$MCPMUX_BAKED_BIN`, or one built now.
@@ -25,14 +40,7 @@ async fn baked_binary() -> Result<PathBuf> {
     if let Some(bin) = std::env::var_os("MCPMUX_BAKED_BIN").filter(|b| !b.is_empty()) {
         return Ok(PathBuf::from(bin));
     }
-    let target = root().join("target/baked");
-    let out = tokio::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bin", "mcpmux"])
-        .env("CARGO_TARGET_DIR", &target)
-        .env("MCPMUX_BAKED_CONFIG", root().join("tests/baked/config.yaml"))
-        .current_dir(root())
-        .output()
-        .await?;
+    let out = build_baked(&root().join("tests/baked/config.yaml")).await?;
     if !out.status.success() {
         return Err(format!(
             "building the baked binary failed:\n{}",
@@ -40,7 +48,42 @@ async fn baked_binary() -> Result<PathBuf> {
         )
         .into());
     }
-    Ok(target.join("debug/mcpmux"))
+    Ok(root().join("target/baked/debug/mcpmux"))
+}
+
+/// A configuration with a bad value and a literal secret fails the build,
+/// naming file, line, pointer and the fix for each.
+fn bad_config_fails_the_build() -> Result {
+    block_on(async {
+        let s = Scratch::new("baked-bad");
+        let bad = s.dir.join("bad.yaml");
+        std::fs::write(
+            &bad,
+            "backends:\n  - name: api\n    transport: http\n    endpoint: https://api.example.com/mcp\n    \
+             auth: {type: bearer, token: hunter2-literal}\n  - {name: slow, transport: command, command: [x], timeout: soon}\n",
+        )?;
+        let out = build_baked(&bad).await?;
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "a bad baked configuration built:\n{text}");
+        let file = bad.display().to_string();
+        assert!(
+            text.contains(&format!("{file}:6:"))
+                && text.contains("/backends/1/timeout")
+                && text.contains("is not a duration"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{file}:5:"))
+                && text.contains("/backends/0/auth/token")
+                && text.contains("write it as ${VAR}"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("hunter2-literal"),
+            "the literal secret was printed:\n{text}"
+        );
+        Ok(())
+    })
 }
 
 /// The environment both binaries run in: the backends are this test binary.
