@@ -229,6 +229,7 @@ pub async fn http(
     // sends nothing before its result (rmcp falls back to SSE otherwise).
     let mut config = StreamableHttpServerConfig::default()
         .with_json_response(true)
+        .with_max_request_body_bytes(front.max_body_bytes)
         .with_cancellation_token(sessions.clone());
     // rmcp admits only loopback Host headers (DNS-rebinding protection); a
     // specific address mcpmux was told to bind is as trustworthy as those.
@@ -302,8 +303,14 @@ pub async fn http(
         let handler = handler.clone();
         let graceful = graceful.clone();
         let shutdown = shutdown.clone();
+        let header_timeout = front.header_timeout;
         accepting.spawn(async move {
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // A client that dribbles its headers is cut off.
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout);
             loop {
                 let serve = hyper::service::service_fn(handler.clone());
                 tokio::select! {

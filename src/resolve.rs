@@ -48,6 +48,10 @@ pub struct HttpListen {
     pub tokens: Vec<crate::config::support::Secret>,
     /// Browser origins admitted besides loopback ones.
     pub allowed_origins: Vec<String>,
+    /// The largest request body (bytes); larger ones get 413.
+    pub max_body_bytes: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
 }
 
 /// A TCP `host:port` or a unix-domain socket path.
@@ -160,6 +164,8 @@ impl Resolved {
                         crate::config::ClientAuth::None(_) => Vec::new(),
                     },
                     allowed_origins: config.listen.allowed_origins.clone(),
+                    max_body_bytes: config.listen.max_body_bytes as usize,
+                    header_timeout: config.listen.header_timeout,
                 }),
             },
             settings: Settings {

@@ -171,6 +171,8 @@ pub async fn serve(
                     crate::config::ClientAuth::None(_) => Vec::new(),
                 },
                 allowed_origins: config.listen.allowed_origins.clone(),
+                max_body_bytes: config.listen.max_body_bytes as usize,
+                header_timeout: config.listen.header_timeout,
             };
             Some((listen::activated(&activation)?, front))
         }

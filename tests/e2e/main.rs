@@ -16,6 +16,7 @@ mod connect;
 mod credentials;
 mod daemon;
 mod harness;
+mod hostile;
 mod interop;
 mod matrix;
 mod oauth;
@@ -52,6 +53,7 @@ fn main() {
         oauth::all(),
         daemon::all(),
         baked::all(),
+        hostile::all(),
     ]
     .into_iter()
     .flatten()

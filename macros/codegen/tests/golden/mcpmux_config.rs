@@ -434,6 +434,16 @@ pub struct Listen {
     /// Most tools returned in one tools/list page; clients follow nextCursor for the rest.
     #[serde(default = "__defaults::listen__page_size")]
     pub page_size: u32,
+    /// Largest request body a client may send over HTTP; a larger one gets 413 and is not read further.
+    #[serde(default = "__defaults::listen__max_body_bytes")]
+    pub max_body_bytes: u32,
+    /// How long a client may take to send a request's headers over HTTP before its connection is closed (against slow-header attacks).
+    #[serde(
+        default = "__defaults::listen__header_timeout",
+        with = "crate::config::support::duration"
+    )]
+    #[schemars(with = "String")]
+    pub header_timeout: ::std::time::Duration,
     /// How clients authenticate to mcpmux over HTTP. On a unix socket, the peer's user must be mcpmux's own in any case.
     #[serde(default = "__defaults::listen__auth")]
     pub auth: ClientAuth,
@@ -448,6 +458,8 @@ impl ::std::default::Default for Listen {
             address: __defaults::listen__address(),
             path: __defaults::listen__path(),
             page_size: __defaults::listen__page_size(),
+            max_body_bytes: __defaults::listen__max_body_bytes(),
+            header_timeout: __defaults::listen__header_timeout(),
             auth: __defaults::listen__auth(),
             allowed_origins: __defaults::listen__allowed_origins(),
         }
@@ -620,6 +632,13 @@ mod __defaults {
     pub(super) fn listen__page_size() -> u32 {
         1000
     }
+    pub(super) fn listen__max_body_bytes() -> u32 {
+        4194304
+    }
+    pub(super) fn listen__header_timeout() -> ::std::time::Duration {
+        crate::config::support::duration::parse("30s")
+            .expect("checked at generation time")
+    }
     pub(super) fn listen__auth() -> ClientAuth {
         ClientAuth::None(<ClientAuthNone as ::std::default::Default>::default())
     }
@@ -770,7 +789,16 @@ mod __validate {
             e.unknown_keys(
                 o,
                 p,
-                &["transport", "address", "path", "page_size", "auth", "allowed_origins"],
+                &[
+                    "transport",
+                    "address",
+                    "path",
+                    "page_size",
+                    "max_body_bytes",
+                    "header_timeout",
+                    "auth",
+                    "allowed_origins",
+                ],
             );
             if let Some(v) = o.get("transport") {
                 p.key("transport");
@@ -808,6 +836,19 @@ mod __validate {
                     e.minimum(n, p, 1i64);
                     e.maximum(n, p, 100000i64);
                 }
+                p.pop();
+            }
+            if let Some(v) = o.get("max_body_bytes") {
+                p.key("max_body_bytes");
+                if let Some(n) = e.integer(v, p) {
+                    e.minimum(n, p, 1024i64);
+                    e.maximum(n, p, 1073741824i64);
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("header_timeout") {
+                p.key("header_timeout");
+                validate_duration(v, p, e);
                 p.pop();
             }
             if let Some(v) = o.get("auth") {
