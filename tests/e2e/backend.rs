@@ -7,7 +7,9 @@
 //! a resource template, completions for both, resource subscriptions and
 //! log messages. Over HTTP it can demand credentials (`--require-header`,
 //! `--require-bearer-file`, `--require-jwt`, `--oauth-issuer` with protected
-//! resource metadata; `--deny-status 403`). Events the tests check (cancellations, listings,
+//! resource metadata; `--deny-status 403`), move away (`--redirect-to URL`,
+//! a 307) and record the credentials it receives (`--log-headers FILE`).
+//! Events the tests check (cancellations, listings,
 //! subscriptions, log levels) are appended to the file named by
 //! `MCPMUX_TEST_EVENTS`.
 
@@ -637,6 +639,10 @@ struct Gate {
     rejections: Option<std::path::PathBuf>,
     /// This endpoint's URL (the JWT audience).
     resource: String,
+    /// Every request is answered 307 to this URL (a backend that moved).
+    redirect_to: Option<String>,
+    /// The credential headers of every request are appended here.
+    log_headers: Option<std::path::PathBuf>,
 }
 
 impl Gate {
@@ -652,6 +658,8 @@ impl Gate {
                 .unwrap_or(http::StatusCode::UNAUTHORIZED),
             rejections: value("--rejections-file").map(Into::into),
             resource: String::new(),
+            redirect_to: value("--redirect-to"),
+            log_headers: value("--log-headers").map(Into::into),
         }
     }
 
@@ -765,6 +773,34 @@ async fn serve_http(backend: Backend, port: u16, mut gate: Gate) {
                 let service = service.clone();
                 let gate = gate.clone();
                 async move {
+                    if let Some(file) = &gate.log_headers {
+                        use std::io::Write as _;
+                        let h = |n: &str| {
+                            req.headers()
+                                .get(n)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-")
+                                .to_string()
+                        };
+                        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(file) {
+                            let _ = writeln!(
+                                f,
+                                "{} authorization={} x-api-key={}",
+                                req.method(),
+                                h("authorization"),
+                                h("x-api-key")
+                            );
+                        }
+                    }
+                    if let Some(to) = &gate.redirect_to {
+                        let mut moved =
+                            http::Response::new(http_body_util::Full::new(bytes::Bytes::new()).boxed_unsync());
+                        *moved.status_mut() = http::StatusCode::TEMPORARY_REDIRECT;
+                        moved
+                            .headers_mut()
+                            .insert("location", http::HeaderValue::from_str(to).unwrap());
+                        return Ok::<_, std::convert::Infallible>(moved);
+                    }
                     if let Some(issuer) = &gate.issuer
                         && req.uri().path().starts_with("/.well-known/oauth-protected-resource")
                     {
@@ -779,7 +815,7 @@ async fn serve_http(backend: Backend, port: u16, mut gate: Gate) {
                         );
                         r.headers_mut()
                             .insert("content-type", http::HeaderValue::from_static("application/json"));
-                        return Ok::<_, std::convert::Infallible>(r);
+                        return Ok(r);
                     }
                     if !gate.admits(&req) {
                         return Ok(gate.refuse());

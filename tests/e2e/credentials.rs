@@ -18,6 +18,10 @@ pub fn all() -> Vec<Trial> {
         trial("credential_helper_tokens_rotate_unnoticed", helper_rotation),
         trial("credential_helper_renews_a_jwt_ahead_of_expiry", helper_jwt),
         trial("failing_credential_helper_fails_only_its_backend", helper_failing),
+        trial(
+            "a_redirect_to_another_origin_carries_no_credential",
+            cross_origin_redirect,
+        ),
     ]
 }
 
@@ -272,6 +276,79 @@ fn helper_failing() -> Result {
             .collect();
         assert!(names.contains(&"good__echo"), "{report}");
         assert_eq!(out.status.code(), Some(1));
+        Ok(())
+    })
+}
+
+/// A backend that answers 307 to another origin: bearer, custom-header and
+/// credential-helper tokens never reach that origin (the redirect is not
+/// followed, and the backend fails with the redirect in its status), while
+/// the other backends serve on.
+fn cross_origin_redirect() -> Result {
+    block_on(async {
+        let s = Scratch::new("redirect");
+        let seen = s.dir.join("elsewhere.log");
+        let elsewhere =
+            HttpServer::test_backend(&s, "elsewhere", &["--log-headers", &seen.display().to_string()]).await?;
+        let asked = s.dir.join("moved.log");
+        let moved = HttpServer::test_backend(
+            &s,
+            "moved",
+            &[
+                "--redirect-to",
+                &elsewhere.url,
+                "--log-headers",
+                &asked.display().to_string(),
+            ],
+        )
+        .await?;
+        let mut bearer = moved.entry("bearer");
+        bearer["auth"] = json!({ "type": "bearer", "token": "s3cret-redirect-bearer" });
+        let mut header = moved.entry("header");
+        header["auth"] = json!({ "type": "header", "header": "X-Api-Key", "value": "s3cret-redirect-key" });
+        let mut helper = moved.entry("helper");
+        helper["auth"] = json!({ "type": "command", "command": ["sh", "-c", "echo s3cret-redirect-helper"] });
+        let config = s.config(&json!({ "backends": [bearer, header, helper, s.backend("one", &[])] }));
+        let out = mcpmux().args(["list", "--json", "-c"]).arg(&config).output().await?;
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stderr)))?;
+        let names: Vec<&str> = report["tools"]
+            .as_array()
+            .ok_or("tools")?
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        assert!(names.contains(&"one__echo"), "{report}");
+        for b in ["bearer", "header", "helper"] {
+            assert!(
+                !names.iter().any(|n| n.starts_with(&format!("{b}__"))),
+                "{b} followed the redirect: {report}"
+            );
+        }
+        // The backend itself got them (and answered with the redirect)...
+        let at_backend = std::fs::read_to_string(&asked).unwrap_or_default();
+        for secret in [
+            "s3cret-redirect-bearer",
+            "s3cret-redirect-key",
+            "s3cret-redirect-helper",
+        ] {
+            assert!(
+                at_backend.contains(secret),
+                "{secret} never reached the backend:\n{at_backend}"
+            );
+        }
+        // ...the other origin never did.
+        let recorded = std::fs::read_to_string(&seen).unwrap_or_default();
+        for secret in [
+            "s3cret-redirect-bearer",
+            "s3cret-redirect-key",
+            "s3cret-redirect-helper",
+        ] {
+            assert!(
+                !recorded.contains(secret),
+                "{secret} crossed to another origin:\n{recorded}"
+            );
+        }
         Ok(())
     })
 }
