@@ -3,7 +3,8 @@
 //! session id, headers sent too slowly (cut off after
 //! `listen.header_timeout`) — each refused on its own while a well-behaved
 //! client is served throughout; and on stdio, lines that are not JSON-RPC
-//! skipped, the session going on.
+//! skipped, the session going on. A hostile backend: one answering 503 to
+//! everything fails alone, with the status in its error.
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ pub fn all() -> Vec<Trial> {
     vec![
         trial("hostile/http_clients_are_refused_one_by_one", http_clients),
         trial("hostile/stdio_garbage_lines_are_skipped", stdio_garbage),
+        trial("hostile/an_http_backend_answering_5xx_fails_alone", backend_5xx),
     ]
 }
 
@@ -158,6 +160,43 @@ fn stdio_garbage() -> Result {
         drop(stdin);
         let status = tokio::time::timeout(LONG, child.wait()).await??;
         assert!(status.success(), "EOF on stdin ends mcpmux cleanly: {status}");
+        Ok(())
+    })
+}
+
+/// An HTTP backend that answers 503 to every request is down with the
+/// status in its error; the other backend serves on.
+fn backend_5xx() -> Result {
+    block_on(async {
+        let s = Scratch::new("hostile-5xx");
+        let broken = HttpServer::test_backend(
+            &s,
+            "broken",
+            &["--require-header", "x-never=sent", "--deny-status", "503"],
+        )
+        .await?;
+        let config = s.config(&json!({ "backends": [broken.entry("broken"), s.backend("one", &[])] }));
+        let out = mcpmux().args(["list", "--json", "-c"]).arg(&config).output().await?;
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stderr)))?;
+        let status = report["backends"]
+            .as_array()
+            .and_then(|b| b.iter().find(|b| b["name"] == "broken"))
+            .and_then(|b| b["status"].as_str())
+            .unwrap_or("")
+            .to_string();
+        assert!(status.contains("503"), "{report}");
+        let tools: Vec<&str> = report["tools"]
+            .as_array()
+            .ok_or("tools")?
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        assert!(
+            tools.contains(&"one__echo") && !tools.iter().any(|t| t.starts_with("broken__")),
+            "{report}"
+        );
+        assert_eq!(out.status.code(), Some(1));
         Ok(())
     })
 }
