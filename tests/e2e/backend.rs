@@ -8,7 +8,8 @@
 //! log messages. Over HTTP it can demand credentials (`--require-header`,
 //! `--require-bearer-file`, `--require-jwt`, `--oauth-issuer` with protected
 //! resource metadata; `--deny-status 403`), move away (`--redirect-to URL`,
-//! a 307) and record the credentials it receives (`--log-headers FILE`).
+//! a 307) and record the credentials it receives (`--log-headers FILE`). On
+//! stdio it can close its stdout and keep running (`--close-stdout-after-ms`).
 //! Events the tests check (cancellations, listings,
 //! subscriptions, log levels) are appended to the file named by
 //! `MCPMUX_TEST_EVENTS`.
@@ -615,8 +616,21 @@ pub fn run() {
             let port = value("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
             serve_http(backend, port, Gate::from_args(&value, &flag)).await;
         } else {
+            if let Some(ms) = value("--close-stdout-after-ms").and_then(|n| n.parse().ok()) {
+                // A backend that closes its stdout but keeps running.
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    // SAFETY: closes this process's own fd 1; nothing else uses it after.
+                    unsafe { libc::close(1) };
+                    std::future::pending::<()>().await;
+                });
+            }
             let service = backend.serve(rmcp::transport::stdio()).await.expect("stdio handshake");
             let _ = service.waiting().await;
+            if flag("--close-stdout-after-ms") {
+                // Keeps running after its session ended: only a signal ends it.
+                std::future::pending::<()>().await;
+            }
         }
     });
     std::process::exit(0);

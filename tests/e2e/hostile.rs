@@ -3,8 +3,9 @@
 //! session id, headers sent too slowly (cut off after
 //! `listen.header_timeout`) — each refused on its own while a well-behaved
 //! client is served throughout; and on stdio, lines that are not JSON-RPC
-//! skipped, the session going on. A hostile backend: one answering 503 to
-//! everything fails alone, with the status in its error.
+//! skipped, the session going on. Hostile backends: one answering 503 to
+//! everything fails alone, with the status in its error; one that closes its
+//! stdout and keeps running is ended (no process left) and restarted.
 
 use std::time::Duration;
 
@@ -20,6 +21,10 @@ pub fn all() -> Vec<Trial> {
         trial("hostile/http_clients_are_refused_one_by_one", http_clients),
         trial("hostile/stdio_garbage_lines_are_skipped", stdio_garbage),
         trial("hostile/an_http_backend_answering_5xx_fails_alone", backend_5xx),
+        trial(
+            "hostile/a_backend_that_closes_stdout_is_ended_and_restarted",
+            closed_stdout,
+        ),
     ]
 }
 
@@ -198,5 +203,44 @@ fn backend_5xx() -> Result {
         );
         assert_eq!(out.status.code(), Some(1));
         Ok(())
+    })
+}
+
+/// A command backend that closes its stdout but keeps running: mcpmux sees
+/// the connection end, ends the old process (none is left behind) and
+/// starts it again; the other backend serves throughout.
+fn closed_stdout() -> Result {
+    block_on(async {
+        let s = Scratch::new("hostile-stdout");
+        let (mux, client) = http_session(
+            &s,
+            vec![
+                s.backend("mute", &["--close-stdout-after-ms", "1500"]),
+                s.backend("one", &[]),
+            ],
+        )
+        .await?;
+        let r: Result = async {
+            let first: i32 = call_text(&client, "mute__pid", json!({})).await?.parse()?;
+            eventually("the mute backend's old process to be ended", LONG, || async {
+                !process_alive(first)
+            })
+            .await?;
+            eventually("the mute backend to be restarted", LONG, || async {
+                call_text(&client, "mute__pid", json!({}))
+                    .await
+                    .is_ok_and(|p| p.parse::<i32>().is_ok_and(|p| p != first))
+            })
+            .await?;
+            for _ in 0..5 {
+                assert_eq!(
+                    call_text(&client, "one__echo", json!({ "text": "on" })).await?,
+                    "one: on"
+                );
+            }
+            Ok(())
+        }
+        .await;
+        with_log(r, &mux)
     })
 }
