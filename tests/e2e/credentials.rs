@@ -80,31 +80,16 @@ fn http_credentials() -> Result {
         let mut wrong = api.entry("wrong");
         wrong["auth"] = json!({ "type": "bearer", "token": "not-the-token" });
         let config = s.config(&json!({ "backends": [bearer, header, wrong] }));
-        let out = mcpmux().args(["list", "--json", "-c"]).arg(&config).output().await?;
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        let names: Vec<&str> = report["tools"]
-            .as_array()
-            .ok_or("tools")?
-            .iter()
-            .filter_map(|t| t["name"].as_str())
-            .collect();
+        let listed = list_json(&config).await?;
+        let report = &listed.report;
         assert!(
-            names.contains(&"bearer__echo") && names.contains(&"header__echo"),
+            listed.has_tool("bearer__echo") && listed.has_tool("header__echo"),
             "{report}"
         );
-        assert!(!names.iter().any(|n| n.starts_with("wrong__")));
-        let wrong = report["backends"]
-            .as_array()
-            .ok_or("backends")?
-            .iter()
-            .find(|b| b["name"] == "wrong")
-            .ok_or("wrong")?;
-        assert!(wrong["status"].as_str().unwrap_or("").contains("401"), "{wrong}");
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "a backend that cannot authenticate fails list"
-        );
+        assert!(!listed.has_prefix("wrong"));
+        let wrong = listed.status("wrong");
+        assert!(wrong.contains("401"), "{wrong}");
+        assert_eq!(listed.code, Some(1), "a backend that cannot authenticate fails list");
         Ok(())
     })
 }
@@ -251,31 +236,16 @@ fn helper_failing() -> Result {
             "echo half-a-s3cret-token; echo 'step 1' >&2; echo 'login expired: run acme login' >&2; exit 2"] });
         let good = s.backend("good", &[]);
         let config = s.config(&json!({ "backends": [bad, good] }));
-        let out = mcpmux().args(["list", "--json", "-c"]).arg(&config).output().await?;
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {all}"))?;
-        let status = report["backends"]
-            .as_array()
-            .and_then(|b| b.iter().find(|b| b["name"] == "bad"))
-            .map(|b| b["status"].as_str().unwrap_or("").to_string())
-            .ok_or("no bad backend")?;
+        let listed = list_json(&config).await?;
+        let status = listed.status("bad");
         assert!(status.contains("login expired: run acme login"), "{status}");
+        let all = &listed.output;
         assert!(
             !all.contains("half-a-s3cret-token"),
             "the helper's stdout leaked:\n{all}"
         );
-        let names: Vec<&str> = report["tools"]
-            .as_array()
-            .ok_or("tools")?
-            .iter()
-            .filter_map(|t| t["name"].as_str())
-            .collect();
-        assert!(names.contains(&"good__echo"), "{report}");
-        assert_eq!(out.status.code(), Some(1));
+        assert!(listed.has_tool("good__echo"), "{}", listed.report);
+        assert_eq!(listed.code, Some(1));
         Ok(())
     })
 }
@@ -309,21 +279,11 @@ fn cross_origin_redirect() -> Result {
         let mut helper = moved.entry("helper");
         helper["auth"] = json!({ "type": "command", "command": ["sh", "-c", "echo s3cret-redirect-helper"] });
         let config = s.config(&json!({ "backends": [bearer, header, helper, s.backend("one", &[])] }));
-        let out = mcpmux().args(["list", "--json", "-c"]).arg(&config).output().await?;
-        let report: Value = serde_json::from_slice(&out.stdout)
-            .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stderr)))?;
-        let names: Vec<&str> = report["tools"]
-            .as_array()
-            .ok_or("tools")?
-            .iter()
-            .filter_map(|t| t["name"].as_str())
-            .collect();
-        assert!(names.contains(&"one__echo"), "{report}");
+        let listed = list_json(&config).await?;
+        let report = &listed.report;
+        assert!(listed.has_tool("one__echo"), "{report}");
         for b in ["bearer", "header", "helper"] {
-            assert!(
-                !names.iter().any(|n| n.starts_with(&format!("{b}__"))),
-                "{b} followed the redirect: {report}"
-            );
+            assert!(!listed.has_prefix(b), "{b} followed the redirect: {report}");
         }
         // The backend itself got them (and answered with the redirect)...
         let at_backend = std::fs::read_to_string(&asked).unwrap_or_default();

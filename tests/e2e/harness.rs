@@ -241,6 +241,60 @@ impl HttpServer {
     }
 }
 
+/// What `mcpmux list --json -c CONFIG` reported.
+pub struct Listing {
+    pub report: Value,
+    /// The public tool names.
+    pub tools: Vec<String>,
+    pub code: Option<i32>,
+    /// Its stdout and stderr together (for checks that nothing leaked).
+    pub output: String,
+}
+
+impl Listing {
+    /// The status line `list` gives backend `name` ("" if it is not listed).
+    pub fn status(&self, name: &str) -> String {
+        self.report["backends"]
+            .as_array()
+            .and_then(|b| b.iter().find(|b| b["name"] == name))
+            .and_then(|b| b["status"].as_str())
+            .unwrap_or("")
+            .to_string()
+    }
+
+    pub fn has_tool(&self, name: &str) -> bool {
+        self.tools.iter().any(|t| t == name)
+    }
+
+    /// Whether any tool carries `prefix__`.
+    pub fn has_prefix(&self, prefix: &str) -> bool {
+        self.tools.iter().any(|t| t.starts_with(&format!("{prefix}__")))
+    }
+}
+
+/// Runs `mcpmux list --json -c config`.
+pub async fn list_json(config: &Path) -> Result<Listing> {
+    let out = mcpmux().args(["list", "--json", "-c"]).arg(config).output().await?;
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {output}"))?;
+    let tools = report["tools"]
+        .as_array()
+        .ok_or("no tools in the listing")?
+        .iter()
+        .filter_map(|t| t["name"].as_str().map(String::from))
+        .collect();
+    Ok(Listing {
+        report,
+        tools,
+        code: out.status.code(),
+        output,
+    })
+}
+
 /// The mcpmux binary.
 pub fn mcpmux() -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpmux"));

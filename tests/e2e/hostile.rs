@@ -181,27 +181,11 @@ fn backend_5xx() -> Result {
         )
         .await?;
         let config = s.config(&json!({ "backends": [broken.entry("broken"), s.backend("one", &[])] }));
-        let out = mcpmux().args(["list", "--json", "-c"]).arg(&config).output().await?;
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stderr)))?;
-        let status = report["backends"]
-            .as_array()
-            .and_then(|b| b.iter().find(|b| b["name"] == "broken"))
-            .and_then(|b| b["status"].as_str())
-            .unwrap_or("")
-            .to_string();
-        assert!(status.contains("503"), "{report}");
-        let tools: Vec<&str> = report["tools"]
-            .as_array()
-            .ok_or("tools")?
-            .iter()
-            .filter_map(|t| t["name"].as_str())
-            .collect();
-        assert!(
-            tools.contains(&"one__echo") && !tools.iter().any(|t| t.starts_with("broken__")),
-            "{report}"
-        );
-        assert_eq!(out.status.code(), Some(1));
+        let listed = list_json(&config).await?;
+        let report = &listed.report;
+        assert!(listed.status("broken").contains("503"), "{report}");
+        assert!(listed.has_tool("one__echo") && !listed.has_prefix("broken"), "{report}");
+        assert_eq!(listed.code, Some(1));
         Ok(())
     })
 }
