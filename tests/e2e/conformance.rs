@@ -111,22 +111,7 @@ fn auth_client() -> Result {
         let results = read_results_in(&out_dir.join("auth"), "", "auth/")?;
         let mut problems = Vec::new();
         for scenario in AUTH_CLIENT {
-            match results.get(*scenario) {
-                None => problems.push(format!("{scenario}: did not run")),
-                Some(checks) if checks.is_empty() => problems.push(format!("{scenario}: no checks")),
-                Some(checks) => {
-                    for c in checks {
-                        let status = c["status"].as_str().unwrap_or("?");
-                        if !matches!(status, "SUCCESS" | "INFO") {
-                            problems.push(format!(
-                                "{scenario}: {} {status}: {}",
-                                c["id"].as_str().unwrap_or("?"),
-                                c["description"].as_str().unwrap_or("")
-                            ));
-                        }
-                    }
-                }
-            }
+            problems.extend(scenario_problems(scenario, results.get(*scenario)));
         }
         if !problems.is_empty() {
             return Err(format!(
@@ -317,26 +302,7 @@ async fn run_suite(s: &Scratch, url: &str, not_yet: &[&str]) -> Result {
             }
             continue;
         }
-        match results.get(*scenario) {
-            None => problems.push(format!("{scenario}: did not run")),
-            Some(checks) if checks.is_empty() => problems.push(format!("{scenario}: no checks")),
-            Some(checks) => {
-                for c in checks {
-                    let status = c["status"].as_str().unwrap_or("?");
-                    if !matches!(status, "SUCCESS" | "INFO") {
-                        problems.push(format!(
-                            "{scenario}: {} {status}: {}{}",
-                            c["id"].as_str().unwrap_or("?"),
-                            c["description"].as_str().unwrap_or(""),
-                            c["errorMessage"]
-                                .as_str()
-                                .map(|e| format!(" — {e}"))
-                                .unwrap_or_default(),
-                        ));
-                    }
-                }
-            }
-        }
+        problems.extend(scenario_problems(scenario, results.get(*scenario)));
     }
     for scenario in results.keys() {
         if !ACTIVE.contains(&scenario.as_str()) {
@@ -378,6 +344,31 @@ fn tail(text: &str, lines: usize) -> String {
 
 /// Each scenario's checks, from the `<dir>/server-<scenario>-<timestamp>/checks.json`
 /// files the CLI writes.
+/// What is wrong with one scenario's results: it did not run, it made no
+/// checks, or a check is neither SUCCESS nor INFO (a WARNING counts).
+fn scenario_problems(scenario: &str, checks: Option<&Vec<Value>>) -> Vec<String> {
+    match checks {
+        None => vec![format!("{scenario}: did not run")],
+        Some(checks) if checks.is_empty() => vec![format!("{scenario}: no checks")],
+        Some(checks) => checks
+            .iter()
+            .filter(|c| !matches!(c["status"].as_str(), Some("SUCCESS" | "INFO")))
+            .map(|c| {
+                format!(
+                    "{scenario}: {} {}: {}{}",
+                    c["id"].as_str().unwrap_or("?"),
+                    c["status"].as_str().unwrap_or("?"),
+                    c["description"].as_str().unwrap_or(""),
+                    c["errorMessage"]
+                        .as_str()
+                        .map(|e| format!(" — {e}"))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect(),
+    }
+}
+
 fn read_results(dir: &Path) -> Result<BTreeMap<String, Vec<Value>>> {
     read_results_in(dir, "server-", "")
 }
