@@ -1,5 +1,6 @@
 //! The shared state every client session works on: the backends (keyed by
-//! name), the router snapshot — rebuilt from what the backends publish, on
+//! name, one supervisor each, replaced by a reload that diffs them by name),
+//! the router snapshot — rebuilt from what the backends publish, on
 //! demand and by one task that follows their changes and tells the connected
 //! clients (debounced, in both protocol eras) — and the routing of each
 //! client request to its backend: tools, prompts, resources (by public URI),

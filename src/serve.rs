@@ -1,8 +1,10 @@
-//! Running mcpmux: `serve` binds the client endpoint first (so clients can
-//! connect at once), starts every backend's supervisor, serves until the
-//! client leaves or a signal arrives, then stops every backend (and so every
-//! child process group). `list` connects the backends once, prints the merged
-//! catalog and exits.
+//! Running mcpmux: where the configuration comes from (`--config`, else the
+//! baked one, else the search path) and `mcpmux config`; `serve` binds the
+//! client endpoint first (so clients can connect at once), starts every
+//! backend's supervisor, answers SIGHUP (reload) and SIGUSR1 (retry), serves
+//! until the client leaves or SIGTERM/SIGINT, lets calls in flight finish,
+//! then stops every backend (and so every child process group). `list`
+//! connects the backends once, prints the merged catalog and exits.
 
 use std::io::Write;
 use std::process::ExitCode;
