@@ -29,5 +29,6 @@ pub mod relay;
 pub mod resolve;
 pub mod router;
 pub mod serve;
+pub mod sessions;
 pub mod subscriptions;
 pub mod uri;

@@ -16,7 +16,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rmcp::ServiceExt;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
@@ -25,6 +24,7 @@ use crate::config::support::Secret;
 use crate::front::FrontHandler;
 use crate::hub::Hub;
 use crate::resolve::{Address, HttpListen};
+use crate::sessions::Sessions;
 
 /// How long calls in flight get to finish after shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -258,7 +258,7 @@ pub async fn http(
     let hub_for_service = hub.clone();
     let service = StreamableHttpService::new(
         move || Ok(FrontHandler::new(hub_for_service.clone())),
-        Arc::new(LocalSessionManager::default()),
+        Arc::new(Sessions::new(front.session_idle_timeout)),
         config,
     );
     let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());

@@ -52,6 +52,27 @@ pub struct HttpListen {
     pub max_body_bytes: usize,
     /// How long a client may take to send a request's headers.
     pub header_timeout: Duration,
+    /// How long a 2025-11-25 session may stay idle before it is ended.
+    pub session_idle_timeout: Duration,
+}
+
+impl HttpListen {
+    /// The HTTP front `listen` describes, at `address` (the configured one,
+    /// or none when systemd passes the sockets).
+    pub fn new(listen: &crate::config::Listen, address: Address) -> HttpListen {
+        HttpListen {
+            address,
+            path: listen.path.clone(),
+            tokens: match &listen.auth {
+                crate::config::ClientAuth::Bearer(b) => b.tokens.clone(),
+                crate::config::ClientAuth::None(_) => Vec::new(),
+            },
+            allowed_origins: listen.allowed_origins.clone(),
+            max_body_bytes: usize::try_from(listen.max_body_bytes).unwrap_or(usize::MAX),
+            header_timeout: listen.header_timeout,
+            session_idle_timeout: listen.session_idle_timeout,
+        }
+    }
 }
 
 /// A TCP `host:port` or a unix-domain socket path.
@@ -156,17 +177,9 @@ impl Resolved {
         Resolved {
             listen: match config.listen.transport {
                 ListenTransport::Stdio => Listen::Stdio,
-                ListenTransport::Http => Listen::Http(HttpListen {
-                    address: Address::parse(&config.listen.address),
-                    path: config.listen.path.clone(),
-                    tokens: match &config.listen.auth {
-                        crate::config::ClientAuth::Bearer(b) => b.tokens.clone(),
-                        crate::config::ClientAuth::None(_) => Vec::new(),
-                    },
-                    allowed_origins: config.listen.allowed_origins.clone(),
-                    max_body_bytes: config.listen.max_body_bytes as usize,
-                    header_timeout: config.listen.header_timeout,
-                }),
+                ListenTransport::Http => {
+                    Listen::Http(HttpListen::new(&config.listen, Address::parse(&config.listen.address)))
+                }
             },
             settings: Settings {
                 page_size: usize::try_from(config.listen.page_size).unwrap_or(usize::MAX).max(1),

@@ -165,17 +165,7 @@ pub async fn serve(
         (Listen::Http(front), true) => Some((vec![listen::bind(&front.address).await?], front.clone())),
         (Listen::Http(front), false) => Some((listen::activated(&activation)?, front.clone())),
         (Listen::Stdio, false) => {
-            let front = crate::resolve::HttpListen {
-                address: crate::resolve::Address::Tcp(String::new()),
-                path: config.listen.path.clone(),
-                tokens: match &config.listen.auth {
-                    crate::config::ClientAuth::Bearer(b) => b.tokens.clone(),
-                    crate::config::ClientAuth::None(_) => Vec::new(),
-                },
-                allowed_origins: config.listen.allowed_origins.clone(),
-                max_body_bytes: config.listen.max_body_bytes as usize,
-                header_timeout: config.listen.header_timeout,
-            };
+            let front = crate::resolve::HttpListen::new(&config.listen, crate::resolve::Address::Tcp(String::new()));
             Some((listen::activated(&activation)?, front))
         }
         (Listen::Stdio, true) => None,

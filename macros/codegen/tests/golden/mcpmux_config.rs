@@ -444,6 +444,13 @@ pub struct Listen {
     )]
     #[schemars(with = "String")]
     pub header_timeout: ::std::time::Duration,
+    /// How long a 2025-11-25 client session over HTTP may stay idle — no request and no open stream — before mcpmux ends it and frees what it holds; the client's next request with its session id gets 404 and it starts a new session. Stateless 2026-07-28 requests hold no session.
+    #[serde(
+        default = "__defaults::listen__session_idle_timeout",
+        with = "crate::config::support::duration"
+    )]
+    #[schemars(with = "String")]
+    pub session_idle_timeout: ::std::time::Duration,
     /// How clients authenticate to mcpmux over HTTP. On a unix socket, the peer's user must be mcpmux's own in any case.
     #[serde(default = "__defaults::listen__auth")]
     pub auth: ClientAuth,
@@ -460,6 +467,7 @@ impl ::std::default::Default for Listen {
             page_size: __defaults::listen__page_size(),
             max_body_bytes: __defaults::listen__max_body_bytes(),
             header_timeout: __defaults::listen__header_timeout(),
+            session_idle_timeout: __defaults::listen__session_idle_timeout(),
             auth: __defaults::listen__auth(),
             allowed_origins: __defaults::listen__allowed_origins(),
         }
@@ -639,6 +647,10 @@ mod __defaults {
         crate::config::support::duration::parse("30s")
             .expect("checked at generation time")
     }
+    pub(super) fn listen__session_idle_timeout() -> ::std::time::Duration {
+        crate::config::support::duration::parse("30m")
+            .expect("checked at generation time")
+    }
     pub(super) fn listen__auth() -> ClientAuth {
         ClientAuth::None(<ClientAuthNone as ::std::default::Default>::default())
     }
@@ -796,6 +808,7 @@ mod __validate {
                     "page_size",
                     "max_body_bytes",
                     "header_timeout",
+                    "session_idle_timeout",
                     "auth",
                     "allowed_origins",
                 ],
@@ -848,6 +861,11 @@ mod __validate {
             }
             if let Some(v) = o.get("header_timeout") {
                 p.key("header_timeout");
+                validate_duration(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("session_idle_timeout") {
+                p.key("session_idle_timeout");
                 validate_duration(v, p, e);
                 p.pop();
             }
