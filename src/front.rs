@@ -35,6 +35,29 @@ pub struct FrontHandler {
     hub: Arc<Hub>,
     /// This session's own state (a stateless request gets a fresh one).
     session: Arc<Session>,
+    /// Dropped with the last clone of the handler, when its session ends.
+    _end: Arc<SessionEnd>,
+}
+
+/// What a session leaves to clear when its service ends (idle expiry,
+/// DELETE, a closed stdio, the end of a stateless request): its place among
+/// the connected sessions, which holds its peer and with it the session's
+/// buffers, and the resource subscriptions it still holds.
+struct SessionEnd {
+    hub: Arc<Hub>,
+    id: u64,
+}
+
+impl Drop for SessionEnd {
+    fn drop(&mut self) {
+        self.hub.relay.fronts.remove_legacy(self.id);
+        if !self.hub.relay.subscriptions.held_by(self.id).is_empty()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let (hub, id) = (self.hub.clone(), self.id);
+            rt.spawn(async move { hub.unsubscribe_all(id).await });
+        }
+    }
 }
 
 /// One page of a list, with the cursor of the next and the freshness left.
@@ -47,7 +70,11 @@ struct Page<T> {
 impl FrontHandler {
     pub fn new(hub: Arc<Hub>) -> Self {
         let session = hub.relay.fronts.new_session();
-        FrontHandler { hub, session }
+        let _end = Arc::new(SessionEnd {
+            hub: hub.clone(),
+            id: session.id,
+        });
+        FrontHandler { hub, session, _end }
     }
 
     /// A 2025-11-25 session's chosen log level travels with its requests, so

@@ -117,6 +117,14 @@ impl Fronts {
         gone
     }
 
+    /// Forgets session `id` (its service ended); true if it was registered.
+    pub fn remove_legacy(&self, id: u64) -> bool {
+        let mut l = self.legacy.lock().unwrap_or_else(|e| e.into_inner());
+        let before = l.len();
+        l.retain(|(s, _)| s.id != id);
+        l.len() != before
+    }
+
     /// The connected sessions whose client declared roots.
     pub fn sessions_with_roots(&self) -> Vec<Peer<RoleServer>> {
         self.legacy
