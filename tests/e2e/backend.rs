@@ -397,8 +397,13 @@ impl ServerHandler for Backend {
             }
             "sleep" => {
                 let ms = arg("ms").as_u64().unwrap_or(60_000);
+                let tag = arg("tag").as_str().unwrap_or("").to_string();
+                event(&format!("sleeping {} {tag}", self.opts.name));
                 tokio::select! {
-                    () = tokio::time::sleep(Duration::from_millis(ms)) => text(format!("{}: slept", self.opts.name)),
+                    () = tokio::time::sleep(Duration::from_millis(ms)) => {
+                        event(&format!("slept {} {tag}", self.opts.name));
+                        text(format!("{}: slept", self.opts.name))
+                    }
                     () = ctx.ct.cancelled() => {
                         event(&format!("cancelled {} {}", self.opts.name, arg("tag").as_str().unwrap_or("")));
                         Err(ErrorData::internal_error("cancelled", None))

@@ -22,6 +22,7 @@ mod matrix;
 mod oauth;
 mod reference;
 mod scenario;
+mod sessions;
 mod supervision;
 mod surface;
 
@@ -54,6 +55,7 @@ fn main() {
         daemon::all(),
         baked::all(),
         hostile::all(),
+        sessions::all(),
     ]
     .into_iter()
     .flatten()

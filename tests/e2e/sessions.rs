@@ -1,0 +1,361 @@
+//! Client sessions on the HTTP front over their whole life: an idle
+//! 2025-11-25 session ends after `listen.session_idle_timeout` (its id then
+//! answers 404) unless it keeps a stream open; thousands of abandoned
+//! sessions go and mcpmux's memory returns to its level; a client that
+//! disconnects mid-call — a 2026-07-28 request has its backend call
+//! cancelled, a 2025-11-25 session's call is not (a disconnect is not a
+//! cancellation) and runs to its end — leaves no file descriptor behind; on
+//! stdio, EOF in the middle of a call ends mcpmux cleanly with its backends.
+
+use std::time::Duration;
+
+use libtest_mimic::Trial;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::trial;
+
+pub fn all() -> Vec<Trial> {
+    vec![
+        trial(
+            "sessions/idle_sessions_expire_unless_a_stream_is_open",
+            idle_sessions_expire,
+        ),
+        trial("sessions/abandoned_sessions_go_and_memory_returns", abandoned_sessions),
+        trial(
+            "sessions/a_client_disconnecting_mid_call_leaves_nothing_behind",
+            disconnect_mid_call,
+        ),
+        trial(
+            "sessions/stdio_eof_mid_call_ends_mcpmux_and_its_backends",
+            stdio_eof_mid_call,
+        ),
+    ]
+}
+
+/// The idle timeout of the sessions in these tests.
+const IDLE: Duration = Duration::from_secs(1);
+
+const ACCEPT: &str = "application/json, text/event-stream";
+
+/// A raw HTTP client of the front, speaking JSON-RPC by hand.
+struct Raw {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Raw {
+    fn new(url: &str) -> Raw {
+        Raw {
+            http: reqwest::Client::new(),
+            url: url.to_string(),
+        }
+    }
+
+    fn post(&self, body: &Value, session: Option<&str>) -> reqwest::RequestBuilder {
+        let mut r = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", ACCEPT)
+            .body(body.to_string());
+        if let Some(id) = session {
+            r = r
+                .header("mcp-session-id", id)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        r
+    }
+
+    /// A new 2025-11-25 session's id (initialize, then initialized).
+    async fn open(&self) -> Result<String> {
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
+        let r = self.post(&init, None).send().await?;
+        let status = r.status();
+        let id = r
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+            .ok_or_else(|| format!("initialize answered {status} with no session id"))?;
+        r.bytes().await?;
+        let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let r = self.post(&done, Some(&id)).send().await?;
+        assert!(r.status().is_success(), "initialized: {}", r.status());
+        Ok(id)
+    }
+
+    /// A tools/call in session `id`: the HTTP status and the body.
+    async fn call(&self, id: &str, tool: &str, args: Value) -> Result<(u16, String)> {
+        let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": tool, "arguments": args}});
+        let r = self.post(&body, Some(id)).send().await?;
+        Ok((r.status().as_u16(), r.text().await?))
+    }
+}
+
+/// Waits until session `id` is ended for idleness (its id answers 404).
+/// Every probe is a request, and a request is activity, so each comes only
+/// after two idle periods of quiet.
+async fn expired(raw: &Raw, id: &str, idle: Duration) -> Result {
+    for _ in 0..10 {
+        tokio::time::sleep(idle * 2).await;
+        let (status, _) = raw.call(id, "one__echo", json!({})).await?;
+        if status == 404 {
+            return Ok(());
+        }
+    }
+    Err(format!("session {id} was not ended after 10 quiet spells of {:?}", idle * 2).into())
+}
+
+fn pid_of(mux: &MuxHttp) -> Result<u32> {
+    Ok(mux.child.id().ok_or("mcpmux exited")?)
+}
+
+/// A /proc/PID/status field in KiB.
+fn status_kib(pid: u32, field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .ok_or_else(|| format!("no {field} in /proc/{pid}/status"))?;
+    Ok(line.split_whitespace().nth(1).ok_or("no value")?.parse()?)
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+fn serve_config(s: &Scratch, idle: &str) -> std::path::PathBuf {
+    s.config(&json!({
+        "listen": {"transport": "http", "address": "127.0.0.1:0", "session_idle_timeout": idle},
+        "backends": [s.backend("one", &[])],
+    }))
+}
+
+fn idle_sessions_expire() -> Result {
+    block_on(async {
+        let s = Scratch::new("sessions-idle");
+        let mux = MuxHttp::start(&serve_config(&s, "1s")).await?;
+        let r: Result = async {
+            let raw = Raw::new(&mux.url);
+            let quiet = raw.open().await?;
+            let streaming = raw.open().await?;
+            let (status, body) = raw.call(&quiet, "one__echo", json!({"text": "hi"})).await?;
+            assert_eq!(status, 200, "{body}");
+            assert!(body.contains("one: hi"), "{body}");
+            // The standing GET stream of `streaming`, held open and never read.
+            let stream = raw
+                .http
+                .get(&mux.url)
+                .header("accept", "text/event-stream")
+                .header("mcp-session-id", &streaming)
+                .header("mcp-protocol-version", "2025-11-25")
+                .send()
+                .await?;
+            assert_eq!(stream.status(), 200, "the GET stream");
+            expired(&raw, &quiet, IDLE).await?;
+            // Three idle periods later, the session with a stream still works.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let (status, body) = raw.call(&streaming, "one__echo", json!({"text": "alive"})).await?;
+            assert_eq!(status, 200, "a session with an open stream was ended: {body}");
+            assert!(body.contains("one: alive"), "{body}");
+            // Without its stream, it goes too.
+            drop(stream);
+            expired(&raw, &streaming, IDLE).await?;
+            // A new session is served as ever.
+            let again = raw.open().await?;
+            let (status, body) = raw.call(&again, "one__echo", json!({"text": "new"})).await?;
+            assert_eq!((status, body.contains("one: new")), (200, true), "{body}");
+            Ok(())
+        }
+        .await;
+        with_log(r, &mux)
+    })
+}
+
+/// Opens `n` sessions, `width` at a time, and abandons them.
+async fn abandon(raw: &Raw, n: usize, width: usize) -> Result {
+    let mut opened = 0;
+    while opened < n {
+        let batch = width.min(n - opened);
+        let results = futures::future::join_all((0..batch).map(|_| raw.open())).await;
+        for r in results {
+            r?;
+        }
+        opened += batch;
+    }
+    Ok(())
+}
+
+fn abandoned_sessions() -> Result {
+    block_on(async {
+        let s = Scratch::new("sessions-abandoned");
+        let mux = MuxHttp::start(&serve_config(&s, "2s")).await?;
+        let r: Result = async {
+            let pid = pid_of(&mux)?;
+            let raw = Raw::new(&mux.url);
+            // Warm up (allocator, connection pool), then let those expire.
+            abandon(&raw, 200, 16).await?;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let base = status_kib(pid, "VmRSS")?;
+            const N: usize = 3000;
+            abandon(&raw, N, 16).await?;
+            let peak = status_kib(pid, "VmRSS")?;
+            let per_session = (peak.saturating_sub(base)) as f64 / N as f64;
+            eprintln!("{N} idle sessions: RSS {base} -> {peak} KiB ({per_session:.1} KiB each)");
+            // Memory bound, not timing: what an idle session costs.
+            // rmcp's per-session stack (a worker and a service task, six
+            // channels) is most of it: see the README's reliability table.
+            assert!(
+                per_session <= 80.0,
+                "an idle session costs {per_session:.1} KiB ({base} -> {peak} KiB for {N})"
+            );
+            // They expire and the memory comes back within a tenth of the growth.
+            let back = base + (peak - base) / 10;
+            let mut now = peak;
+            let returned = eventually("the abandoned sessions' memory to return", LONG * 2, || {
+                now = status_kib(pid, "VmRSS").unwrap_or(u64::MAX);
+                async move { now <= back }
+            })
+            .await;
+            eprintln!("after expiry: RSS {now} KiB (base {base}, peak {peak})");
+            returned?;
+            let still = raw.open().await?;
+            let (status, body) = raw.call(&still, "one__echo", json!({"text": "after"})).await?;
+            assert_eq!((status, body.contains("one: after")), (200, true), "{body}");
+            Ok(())
+        }
+        .await;
+        with_log(r, &mux)
+    })
+}
+
+fn disconnect_mid_call() -> Result {
+    block_on(async {
+        let s = Scratch::new("sessions-disconnect");
+        let mux = MuxHttp::start(&serve_config(&s, "1s")).await?;
+        let r: Result = async {
+            let pid = pid_of(&mux)?;
+            let raw = Raw::new(&mux.url);
+            let warm = raw.open().await?;
+            raw.call(&warm, "one__echo", json!({"text": "warm"})).await?;
+            expired(&raw, &warm, IDLE).await?;
+            let fds = open_fds(pid);
+
+            // 2026-07-28: the request is the call; dropping it cancels it.
+            let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+                "name": "one__sleep", "arguments": {"ms": 60000, "tag": "modern"},
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+                    "io.modelcontextprotocol/clientCapabilities": {}}}});
+            let request = raw
+                .post(&call, None)
+                .header("mcp-protocol-version", "2026-07-28")
+                .header("mcp-method", "tools/call")
+                .header("mcp-name", "one__sleep")
+                .send();
+            let pending = tokio::spawn(request);
+            eventually("the backend to start the 2026-07-28 call", LONG, || async {
+                s.read_events().contains("sleeping one modern")
+            })
+            .await?;
+            pending.abort();
+            eventually("the backend to see the 2026-07-28 call cancelled", LONG, || async {
+                s.read_events().contains("cancelled one modern")
+            })
+            .await?;
+
+            // 2025-11-25: a disconnect is not a cancellation; the call runs on.
+            let session = raw.open().await?;
+            let body = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                "params": {"name": "one__sleep", "arguments": {"ms": 1500, "tag": "legacy"}}});
+            let pending = tokio::spawn(raw.post(&body, Some(&session)).send());
+            eventually("the backend to start the 2025-11-25 call", LONG, || async {
+                s.read_events().contains("sleeping one legacy")
+            })
+            .await?;
+            pending.abort();
+            eventually("the 2025-11-25 call to run to its end", LONG, || async {
+                s.read_events().contains("slept one legacy")
+            })
+            .await?;
+            assert!(
+                !s.read_events().contains("cancelled one legacy"),
+                "a 2025-11-25 disconnect cancelled the call:\n{}",
+                s.read_events()
+            );
+            // The session goes when idle; nothing stays open.
+            expired(&raw, &session, IDLE).await?;
+            drop(raw);
+            let mut now = usize::MAX;
+            let settled = eventually("mcpmux's open fds to return to their level", LONG, || {
+                now = open_fds(pid);
+                async move { now <= fds }
+            })
+            .await;
+            settled.map_err(|e| format!("{e}: {now} open, {fds} before"))?;
+            Ok(())
+        }
+        .await;
+        with_log(r, &mux)
+    })
+}
+
+fn stdio_eof_mid_call() -> Result {
+    block_on(async {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let s = Scratch::new("sessions-stdio-eof");
+        let config = s.config(&json!({ "backends": [s.backend("one", &[])] }));
+        let mut child = mcpmux()
+            .args(["serve", "-c"])
+            .arg(&config)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let mut stdin = child.stdin.take().ok_or("stdin")?;
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
+        let requests = [
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}),
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "one__pid", "arguments": {}}}),
+        ];
+        for r in &requests {
+            stdin.write_all(format!("{r}\n").as_bytes()).await?;
+        }
+        let pid_line = tokio::time::timeout(LONG, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("\"id\":2") {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await?
+        .ok_or("mcpmux closed stdout before answering")?;
+        let answer: Value = serde_json::from_str(&pid_line)?;
+        let backend: i32 = answer["result"]["content"][0]["text"]
+            .as_str()
+            .ok_or_else(|| format!("no pid in {pid_line}"))?
+            .parse()?;
+        let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": "one__sleep", "arguments": {"ms": 60000, "tag": "eof"}}});
+        stdin.write_all(format!("{call}\n").as_bytes()).await?;
+        eventually("the backend to start the call", LONG, || async {
+            s.read_events().contains("sleeping one eof")
+        })
+        .await?;
+        drop(stdin);
+        let status = tokio::time::timeout(LONG, child.wait()).await??;
+        assert!(status.success(), "EOF mid-call ends mcpmux cleanly: {status}");
+        eventually("the backend process to be gone", LONG, || async {
+            !process_alive(backend)
+        })
+        .await?;
+        Ok(())
+    })
+}
