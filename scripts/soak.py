@@ -4,7 +4,8 @@ for a given time and says whether it held up (stdlib only).
 
 Worker threads loop: most open a 2025-11-25 session (initialize,
 notifications/initialized, sometimes tools/list), make a few tools/call to
-the healthy backends and sometimes to the victim, and DELETE the session;
+the healthy backends and sometimes to the victim, and DELETE the session
+(or abandon it, to expire);
 some make stateless 2026-07-28 calls instead. A killer thread SIGKILLs the
 victim backend (a child of mcpmux) every few seconds; mcpmux restarts it.
 Every second it samples mcpmux's RSS, open fds, threads and child
@@ -293,7 +294,12 @@ class Soak:
                 self.call(client, LEGACY, h, self.pick())
         except Answer as e:
             self.problem(f"session: {e}")
-        # Close it: DELETE with the session id.
+        # Abandon it now and then (it ends after listen.session_idle_timeout),
+        # otherwise close it: DELETE with the session id.
+        if random.random() < self.a.abandon_share:
+            with self.lock:
+                self.sessions["abandoned"] += 1
+            return
         try:
             status = client.delete(sid)
             if status not in (200, 202, 204):
@@ -476,6 +482,7 @@ class Soak:
                 log(f"      {n:6d} x {kind}")
         log(
             f"  sessions opened {self.sessions['opened']}, closed {self.sessions['closed']}, "
+            f"abandoned {self.sessions['abandoned']}, "
             f"stateless 2026-07-28 batches {self.sessions['stateless batches']}; "
             f"victim killed {self.kills} times ({self.kill_misses} times it was still restarting)"
         )
@@ -527,6 +534,7 @@ def main():
     p.add_argument("--calls-per-session", type=int, default=8, help="most calls in a session or batch (default 8)")
     p.add_argument("--victim-share", type=float, default=0.2, help="share of calls that go to the victim (default 0.2)")
     p.add_argument("--modern-share", type=float, default=0.25, help="share of stateless 2026-07-28 batches (default 0.25)")
+    p.add_argument("--abandon-share", type=float, default=0.1, help="share of sessions left without DELETE, to expire (default 0.1)")
     p.add_argument("--kill-every", type=float, default=4.0, help="seconds between kills of the victim (default 4)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take (default 30)")
     p.add_argument("--settle", type=float, default=5.0, help="seconds fds and children get to settle (default 5)")
