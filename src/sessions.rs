@@ -1,17 +1,16 @@
-//! The HTTP front's 2025-11-25 sessions: rmcp's local session manager with
-//! what it lacks for a long-running daemon. Idle expiry
-//! (`listen.session_idle_timeout`) is decided here, not by rmcp's timer, which
-//! counts only messages and so would end a client that keeps its stream
-//! open and quietly waits: a session is idle when it has no open stream
-//! (a call's answer or the standing GET) and no request came for that long.
-//! rmcp ends a session's worker but keeps its handle in its map, so the id
-//! still answers (with an error rather than the 404 that tells a client to
-//! start again) and the map only grows; here a session leaves the map as
-//! soon as its MCP service ends (expiry, DELETE, shutdown), and the
-//! allocator is asked to give the freed memory back (glibc keeps it
-//! otherwise), so memory returns to its level once abandoned sessions go.
+//! The HTTP front's 2025-11-25 sessions: rmcp's local session manager, with
+//! idle expiry (`listen.session_idle_timeout`) decided here rather than by
+//! rmcp's timer, which counts only messages: it would end a client that
+//! keeps its GET stream open and quietly waits, or one whose call is still
+//! running after it dropped the call's stream (a disconnect is not a
+//! cancellation). A session is idle when it has no open stream, no call in
+//! progress, and no request came for that long; then it is closed like a
+//! DELETE (rmcp removes it, and its id answers 404 so the client starts a
+//! new one). When sessions end, the allocator is asked to hand the freed
+//! memory back (glibc keeps it otherwise), so memory returns to its level
+//! once abandoned sessions go.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -20,19 +19,13 @@ use std::time::{Duration, Instant};
 
 use futures::Stream;
 use rmcp::RoleServer;
-use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::model::{ClientJsonRpcMessage, ClientNotification, JsonRpcMessage, RequestId, ServerJsonRpcMessage};
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::transport::common::server_side_http::ServerSseMessage;
 use rmcp::transport::streamable_http_server::SessionId;
 use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, LocalSessionManagerError};
-
-/// rmcp's per-session buffers hold this many messages (its default is 16,
-/// and each stream preallocates a cache that size). A session's own
-/// messages are few: a call's answer, its progress, a log line; a full
-/// buffer only makes the sender wait.
-const CHANNEL_CAPACITY: usize = 8;
 
 /// The sessions of one HTTP front.
 pub struct Sessions {
@@ -41,6 +34,7 @@ pub struct Sessions {
 }
 
 struct State {
+    /// Zero: sessions never expire.
     idle: Duration,
     /// Every live session's activity, by id.
     activity: Mutex<HashMap<SessionId, Activity>>,
@@ -49,47 +43,76 @@ struct State {
 }
 
 struct Activity {
-    /// When the last request or stream ended (or the session began).
+    /// When the last request, stream or call ended (or the session began).
     last: Instant,
-    /// Streams open now: a session with one is not idle.
+    /// Streams open now.
     streams: usize,
+    /// Requests from the client not yet answered (nor cancelled).
+    calls: HashSet<RequestId>,
+}
+
+impl Activity {
+    fn expired(&self, now: Instant, idle: Duration) -> bool {
+        self.streams == 0 && self.calls.is_empty() && now.duration_since(self.last) >= idle
+    }
 }
 
 impl State {
-    fn touch(&self, id: &SessionId, opened: isize) {
+    fn with(&self, id: &SessionId, f: impl FnOnce(&mut Activity)) {
         if let Some(a) = self.activity.lock().unwrap().get_mut(id) {
             a.last = Instant::now();
-            a.streams = a.streams.saturating_add_signed(opened);
+            f(a);
         }
     }
 
-    /// Sessions with no stream open and no request for `idle`.
+    fn touch(&self, id: &SessionId) {
+        self.with(id, |_| {});
+    }
+
+    fn streams(&self, id: &SessionId, opened: isize) {
+        self.with(id, |a| a.streams = a.streams.saturating_add_signed(opened));
+    }
+
+    /// Sessions that look expired now (checked again before each is closed).
     fn expired(&self, now: Instant) -> Vec<SessionId> {
         self.activity
             .lock()
             .unwrap()
             .iter()
-            .filter(|(_, a)| a.streams == 0 && now.duration_since(a.last) >= self.idle)
+            .filter(|(_, a)| a.expired(now, self.idle))
             .map(|(id, _)| id.clone())
             .collect()
+    }
+
+    /// Takes session `id` out if it is still expired: a request that came
+    /// meanwhile keeps it (and one that comes after finds it gone: 404).
+    fn take_expired(&self, id: &SessionId) -> bool {
+        let mut activity = self.activity.lock().unwrap();
+        let expired = activity.get(id).is_some_and(|a| a.expired(Instant::now(), self.idle));
+        if expired {
+            activity.remove(id);
+        }
+        expired
     }
 }
 
 impl Sessions {
-    /// Sessions that end after `idle` with no request and no open stream.
-    /// Must be called within the runtime (it starts the expiry sweep).
+    /// Sessions that end after `idle` with no request, stream or call (never,
+    /// if `idle` is zero). Must be called within the runtime (it starts the
+    /// expiry sweep).
     pub fn new(idle: Duration) -> Sessions {
         let mut inner = LocalSessionManager::default();
         // Expiry is ours (see the module's opening); rmcp's timer is off.
         inner.session_config.keep_alive = None;
-        inner.session_config.channel_capacity = CHANNEL_CAPACITY;
         let inner = Arc::new(inner);
         let state = Arc::new(State {
             idle,
             activity: Mutex::default(),
             trimming: AtomicBool::new(false),
         });
-        tokio::spawn(sweep(Arc::downgrade(&inner), Arc::downgrade(&state)));
+        if !idle.is_zero() {
+            tokio::spawn(sweep(Arc::downgrade(&inner), Arc::downgrade(&state)));
+        }
         Sessions { inner, state }
     }
 }
@@ -107,6 +130,9 @@ async fn sweep(inner: Weak<LocalSessionManager>, state: Weak<State>) {
             return;
         };
         for id in state.expired(Instant::now()) {
+            if !state.take_expired(&id) {
+                continue;
+            }
             tracing::debug!(session = %id, idle = ?state.idle, "closing an idle session");
             if let Err(e) = inner.close_session(&id).await {
                 tracing::debug!(session = %id, "closing an idle session: {e}");
@@ -115,11 +141,11 @@ async fn sweep(inner: Weak<LocalSessionManager>, state: Weak<State>) {
     }
 }
 
-/// A session's transport: rmcp's, plus what happens when it ends.
+/// A session's transport: rmcp's, watched for the calls in progress, and
+/// telling the sessions when it ends.
 pub struct Tracked {
     transport: <LocalSessionManager as SessionManager>::Transport,
     id: SessionId,
-    manager: Arc<LocalSessionManager>,
     state: Arc<State>,
 }
 
@@ -130,11 +156,37 @@ impl Transport<RoleServer> for Tracked {
         &mut self,
         item: TxJsonRpcMessage<RoleServer>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let answered = match &item {
+            JsonRpcMessage::Response(r) => Some(&r.id),
+            JsonRpcMessage::Error(e) => e.id.as_ref(),
+            _ => None,
+        };
+        if let Some(request) = answered {
+            self.state.with(&self.id, |a| {
+                a.calls.remove(request);
+            });
+        }
         self.transport.send(item)
     }
 
-    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleServer>>> + Send {
-        self.transport.receive()
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
+        let message = self.transport.receive().await;
+        match &message {
+            Some(JsonRpcMessage::Request(r)) => self.state.with(&self.id, |a| {
+                a.calls.insert(r.id.clone());
+            }),
+            Some(JsonRpcMessage::Notification(n)) => {
+                if let ClientNotification::CancelledNotification(c) = &n.notification
+                    && let Some(request) = &c.params.request_id
+                {
+                    self.state.with(&self.id, |a| {
+                        a.calls.remove(request);
+                    });
+                }
+            }
+            _ => {}
+        }
+        message
     }
 
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
@@ -143,25 +195,20 @@ impl Transport<RoleServer> for Tracked {
 }
 
 impl Drop for Tracked {
-    /// The session's service has ended: its id goes (a later request with it
-    /// gets 404), and freed memory is handed back shortly after.
+    /// The session's service has ended (rmcp then removes it): its activity
+    /// goes, and freed memory is handed back shortly after.
     fn drop(&mut self) {
         self.state.activity.lock().unwrap().remove(&self.id);
-        let manager = self.manager.clone();
-        let id = self.id.clone();
         let state = self.state.clone();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                manager.sessions.write().await.remove(&id);
-                tracing::debug!(session = %id, "session ended");
-                trim_soon(state).await;
-            });
+            handle.spawn(trim_soon(state));
         }
     }
 }
 
 /// Hands freed heap back to the system once a burst of sessions has ended:
-/// one trim per second at most, whatever the number of sessions ending.
+/// one trim per second at most, whatever the number of sessions ending, off
+/// the runtime's workers (a trim locks every arena for a while).
 async fn trim_soon(state: Arc<State>) {
     if state.trimming.swap(true, Ordering::AcqRel) {
         return;
@@ -170,30 +217,49 @@ async fn trim_soon(state: Arc<State>) {
     state.trimming.store(false, Ordering::Release);
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases free memory, and is thread-safe.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
 }
 
 /// A stream of a session's messages, counted as activity while open: until
 /// it ends or is dropped, whichever comes first (hyper may keep a finished
-/// body until its connection's next request).
+/// body until its connection's next request). The count is taken before
+/// rmcp is asked for the stream, so the sweep cannot close the session in
+/// between.
 struct Watched<S> {
     stream: S,
+    guard: StreamGuard,
+}
+
+struct StreamGuard {
     id: SessionId,
     state: Arc<State>,
     open: bool,
 }
 
-impl<S> Watched<S> {
-    fn new(stream: S, id: &SessionId, state: &Arc<State>) -> Watched<S> {
-        state.touch(id, 1);
-        Watched {
-            stream,
+impl StreamGuard {
+    fn open(id: &SessionId, state: &Arc<State>) -> StreamGuard {
+        state.streams(id, 1);
+        StreamGuard {
             id: id.clone(),
             state: state.clone(),
             open: true,
         }
+    }
+
+    fn close(&mut self) {
+        if std::mem::take(&mut self.open) {
+            self.state.streams(&self.id, -1);
+        }
+    }
+
+    fn watch<S>(self, stream: S) -> Watched<S> {
+        Watched { stream, guard: self }
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -203,23 +269,9 @@ impl<S: Stream + Unpin> Stream for Watched<S> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let next = Pin::new(&mut self.stream).poll_next(cx);
         if let Poll::Ready(None) = next {
-            self.close();
+            self.guard.close();
         }
         next
-    }
-}
-
-impl<S> Watched<S> {
-    fn close(&mut self) {
-        if std::mem::take(&mut self.open) {
-            self.state.touch(&self.id, -1);
-        }
-    }
-}
-
-impl<S> Drop for Watched<S> {
-    fn drop(&mut self) {
-        self.close();
     }
 }
 
@@ -234,12 +286,12 @@ impl SessionManager for Sessions {
             Activity {
                 last: Instant::now(),
                 streams: 0,
+                calls: HashSet::new(),
             },
         );
         let tracked = Tracked {
             transport,
             id: id.clone(),
-            manager: self.inner.clone(),
             state: self.state.clone(),
         };
         Ok((id, tracked))
@@ -250,11 +302,12 @@ impl SessionManager for Sessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<ServerJsonRpcMessage, Self::Error> {
-        self.state.touch(id, 0);
+        self.state.touch(id);
         self.inner.initialize_session(id, message).await
     }
 
     async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
+        self.state.touch(id);
         self.inner.has_session(id).await
     }
 
@@ -267,12 +320,13 @@ impl SessionManager for Sessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        let guard = StreamGuard::open(id, &self.state);
         let stream = self.inner.create_stream(id, message).await?;
-        Ok(Watched::new(Box::pin(stream), id, &self.state))
+        Ok(guard.watch(Box::pin(stream)))
     }
 
     async fn accept_message(&self, id: &SessionId, message: ClientJsonRpcMessage) -> Result<(), Self::Error> {
-        self.state.touch(id, 0);
+        self.state.touch(id);
         self.inner.accept_message(id, message).await
     }
 
@@ -280,8 +334,9 @@ impl SessionManager for Sessions {
         &self,
         id: &SessionId,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        let guard = StreamGuard::open(id, &self.state);
         let stream = self.inner.create_standalone_stream(id).await?;
-        Ok(Watched::new(Box::pin(stream), id, &self.state))
+        Ok(guard.watch(Box::pin(stream)))
     }
 
     async fn resume(
@@ -289,7 +344,8 @@ impl SessionManager for Sessions {
         id: &SessionId,
         last_event_id: String,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        let guard = StreamGuard::open(id, &self.state);
         let stream = self.inner.resume(id, last_event_id).await?;
-        Ok(Watched::new(Box::pin(stream), id, &self.state))
+        Ok(guard.watch(Box::pin(stream)))
     }
 }

@@ -444,7 +444,7 @@ pub struct Listen {
     )]
     #[schemars(with = "String")]
     pub header_timeout: ::std::time::Duration,
-    /// How long a 2025-11-25 client session over HTTP may stay idle — no request and no open stream — before mcpmux ends it and frees what it holds; the client's next request with its session id gets 404 and it starts a new session. Stateless 2026-07-28 requests hold no session.
+    /// How long a 2025-11-25 client session over HTTP may stay idle — no request, no call in progress and no open stream — before mcpmux ends it and frees what it holds; the client's next request with its session id gets 404 and it starts a new session. A session with a call in progress or an open stream is not idle; 0 keeps sessions until the client closes them. Stateless 2026-07-28 requests hold no session.
     #[serde(
         default = "__defaults::listen__session_idle_timeout",
         with = "crate::config::support::duration"
