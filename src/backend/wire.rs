@@ -1,7 +1,9 @@
 //! What mcpmux sees of a backend's messages before rmcp does: a transport
 //! wrapper around every backend connection. During the opening handshake it
 //! keeps rmcp's `server/discover` probe from going out of step with a slow
-//! or handshake-only backend; for the whole connection it counts each
+//! or handshake-only backend and drops answers to requests it never sent
+//! (which rmcp would take for the handshake's answer); for the whole
+//! connection it counts each
 //! progress notification and log message as it arrives, in wire order (rmcp
 //! then handles each in a task of its own, so a call's answer can overtake
 //! its last progress or log message; the count lets the call wait for them).
@@ -50,8 +52,16 @@ impl ProbeOutcome {
 ///   (Auto mode) such an answer is turned into "method not found", which is
 ///   how a handshake-era backend is recognised, so rmcp falls back to
 ///   `initialize` on the same connection instead of starting the backend twice.
+///
+/// And until the handshake is answered, rmcp takes any answer for the
+/// handshake's: an answer for an id nobody asked (a confused or hostile
+/// backend) would fail the connection. Such answers are dropped here; after
+/// the handshake rmcp itself ignores them.
 pub struct Wire<T> {
     inner: T,
+    /// Requests sent during the handshake (`None` once it was answered), and
+    /// whether each opens the session (`initialize`, `server/discover`).
+    handshake: Option<Vec<(RequestId, bool)>>,
     probes: Vec<RequestId>,
     fell_back: bool,
     legacy_probe: bool,
@@ -65,6 +75,7 @@ impl<T> Wire<T> {
         let outcome = Arc::new(ProbeOutcome::default());
         let wire = Wire {
             inner,
+            handshake: Some(Vec::new()),
             probes: Vec::new(),
             fell_back: false,
             legacy_probe,
@@ -120,6 +131,13 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Wire<T> {
         item: TxJsonRpcMessage<RoleClient>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
         if let ClientJsonRpcMessage::Request(r) = &item {
+            if let Some(sent) = &mut self.handshake {
+                let opens = matches!(
+                    r.request,
+                    ClientRequest::InitializeRequest(_) | ClientRequest::DiscoverRequest(_)
+                );
+                sent.push((r.id.clone(), opens));
+            }
             match &r.request {
                 ClientRequest::DiscoverRequest(_) if !self.fell_back => self.probes.push(r.id.clone()),
                 ClientRequest::InitializeRequest(_) if !self.probes.is_empty() => self.fell_back = true,
@@ -142,18 +160,32 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Wire<T> {
                 }
                 return Some(message);
             }
-            if self.probes.is_empty() {
-                return Some(message);
-            }
             let id = match &message {
                 JsonRpcMessage::Response(r) => Some(&r.id),
                 JsonRpcMessage::Error(e) => e.id.as_ref(),
                 _ => None,
             };
+            let mut opening = false;
+            if let (Some(sent), Some(id)) = (&mut self.handshake, id) {
+                let Some(at) = sent.iter().position(|(s, _)| same_id(s, id)) else {
+                    tracing::debug!(backend = %self.backend, %id, "dropped an answer to a request never sent");
+                    continue;
+                };
+                opening = sent.swap_remove(at).1 && matches!(message, JsonRpcMessage::Response(_));
+            }
+            if self.probes.is_empty() {
+                if opening {
+                    self.handshake = None;
+                }
+                return Some(message);
+            }
             let Some(at) = id.and_then(|id| self.probes.iter().position(|p| same_id(p, id))) else {
                 return Some(message);
             };
             if let Some(message) = self.probe_answer(at, message) {
+                if opening && matches!(message, JsonRpcMessage::Response(_)) {
+                    self.handshake = None;
+                }
                 return Some(message);
             }
         }
