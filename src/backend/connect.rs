@@ -1,23 +1,24 @@
 //! Opening one connection to a backend: a child process in its own process
-//! group with a minimal environment and its stderr drained into the log, or a
+//! group with a minimal environment, its messages bounded by
+//! `max_message_bytes` and its stderr drained into the log, or a
 //! streamable HTTP client carrying the backend's credentials — and the
 //! opening handshake in the era the backend speaks, patient with backends
 //! that are slow to start. Credentials are applied here and nowhere else;
 //! above this module a backend is just a peer.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::str::FromStr;
 
 use process_wrap::tokio::{CommandWrap, KillOnDrop, ProcessGroup as GroupLeader};
 use rmcp::model::ProtocolVersion;
 use rmcp::service::{ClientInitializeError, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::Transport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientLifecycleMode, ClientServiceExt as _, RoleClient};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use super::child::Child;
 use super::client::BackendClient;
 use super::wire::{ProbeOutcome, Wire};
 use crate::config::{Auth, CommandBackend, HttpBackend};
@@ -198,36 +199,14 @@ pub async fn command(
         .envs(child_env(spec, std::env::vars()));
     let mut wrapped = CommandWrap::from(cmd);
     wrapped.wrap(GroupLeader::leader()).wrap(KillOnDrop);
-    let (transport, stderr) = TokioChildProcess::builder(wrapped)
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| ConnectError::Spawn { program, source })?;
+    let limit = usize::try_from(spec.max_message_bytes).unwrap_or(usize::MAX);
+    let (transport, stderr) =
+        Child::spawn(wrapped, limit, name.into()).map_err(|source| ConnectError::Spawn { program, source })?;
     let group = transport
         .id()
         .and_then(|pid| libc::pid_t::try_from(pid).ok())
         .map(ProcessGroup);
-    if let Some(stderr) = stderr {
-        let backend = name.to_string();
-        tokio::spawn(async move {
-            // Byte lines, decoded leniently: a line that is not UTF-8 must not
-            // end the drain (a closed pipe would kill the backend on its next write).
-            let mut reader = BufReader::new(stderr);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                match reader.read_until(b'\n', &mut line).await {
-                    Ok(0) => break,
-                    Ok(_) => {
-                        let text = String::from_utf8_lossy(&line);
-                        let text = text.trim_end_matches(['\n', '\r']);
-                        tracing::info!(target: "mcpmux::stderr", backend = %backend, "{text}");
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
-            }
-        });
-    }
+    tokio::spawn(drain_stderr(stderr, name.to_string()));
     match handshake(client, transport, lifecycle).await {
         Ok(conn) => Ok((conn, group)),
         Err(e) => {
@@ -235,6 +214,27 @@ pub async fn command(
                 g.end(GROUP_GRACE).await;
             }
             Err(e)
+        }
+    }
+}
+
+/// Logs a backend's stderr line by line until it closes. Byte lines, decoded
+/// leniently: a line that is not UTF-8 must not end the drain (a closed pipe
+/// would kill the backend on its next write).
+async fn drain_stderr(stderr: tokio::process::ChildStderr, backend: String) {
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) => break,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim_end_matches(['\n', '\r']);
+                tracing::info!(target: "mcpmux::stderr", backend = %backend, "{text}");
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
         }
     }
 }

@@ -14,8 +14,10 @@
 #![allow(deprecated)] // logging/setLevel and resources/subscribe are deprecated (SEP-2577), still what 2025-era backends speak
 
 mod catalog;
+mod child;
 mod client;
 mod connect;
+mod lines;
 mod wire;
 
 use std::sync::Arc;

@@ -143,6 +143,9 @@ pub struct CommandBackend {
     )]
     #[schemars(with = "String")]
     pub timeout: ::std::time::Duration,
+    /// Largest message (one line of JSON-RPC on its stdout) mcpmux takes from the subprocess. A longer line is never held in memory: it is discarded as it arrives, and if it answers a call, that call fails at once with an error naming this limit. The backend serves on.
+    #[serde(default = "__defaults::command_backend__max_message_bytes")]
+    pub max_message_bytes: u32,
 }
 /// A backend reached over streamable HTTP.
 #[derive(
@@ -584,6 +587,9 @@ mod __defaults {
         crate::config::support::duration::parse("5m")
             .expect("checked at generation time")
     }
+    pub(super) fn command_backend__max_message_bytes() -> u32 {
+        16777216
+    }
     pub(super) fn http_backend__auth() -> Auth {
         Auth::None(<AuthNone as ::std::default::Default>::default())
     }
@@ -1008,6 +1014,7 @@ mod __validate {
                                 "env",
                                 "env_passthrough",
                                 "timeout",
+                                "max_message_bytes",
                             ],
                             &[
                                 "name",
@@ -1083,6 +1090,7 @@ mod __validate {
                     "env",
                     "env_passthrough",
                     "timeout",
+                    "max_message_bytes",
                 ],
             );
             e.required(o, p, &["name", "transport", "command"]);
@@ -1155,6 +1163,14 @@ mod __validate {
             if let Some(v) = o.get("timeout") {
                 p.key("timeout");
                 validate_duration(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("max_message_bytes") {
+                p.key("max_message_bytes");
+                if let Some(n) = e.integer(v, p) {
+                    e.minimum(n, p, 1024i64);
+                    e.maximum(n, p, 1073741824i64);
+                }
                 p.pop();
             }
         }
