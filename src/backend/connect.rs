@@ -218,24 +218,46 @@ pub async fn command(
     }
 }
 
+/// The longest stderr line of a backend that goes into the log whole.
+const STDERR_LINE: usize = 8 * 1024;
+
 /// Logs a backend's stderr line by line until it closes. Byte lines, decoded
-/// leniently: a line that is not UTF-8 must not end the drain (a closed pipe
-/// would kill the backend on its next write).
+/// leniently (a line that is not UTF-8 must not end the drain: a closed pipe
+/// would kill the backend on its next write), each cut at `STDERR_LINE`
+/// bytes (the rest of a longer line is read and dropped, never held).
 async fn drain_stderr(stderr: tokio::process::ChildStderr, backend: String) {
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
+    let mut cut = false;
+    let log = |line: &[u8], cut: bool| {
+        let text = String::from_utf8_lossy(line);
+        let text = text.trim_end_matches(['\n', '\r']);
+        let more = if cut { " [cut]" } else { "" };
+        tracing::info!(target: "mcpmux::stderr", backend = %backend, "{text}{more}");
+    };
     loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line).await {
-            Ok(0) => break,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&line);
-                let text = text.trim_end_matches(['\n', '\r']);
-                tracing::info!(target: "mcpmux::stderr", backend = %backend, "{text}");
+        let (used, ended) = match reader.fill_buf().await {
+            Ok([]) => break,
+            Ok(buf) => {
+                let newline = buf.iter().position(|&b| b == b'\n');
+                let upto = newline.unwrap_or(buf.len());
+                let room = STDERR_LINE.saturating_sub(line.len());
+                cut |= upto > room;
+                line.extend_from_slice(&buf[..upto.min(room)]);
+                (newline.map_or(upto, |n| n + 1), newline.is_some())
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
+        };
+        reader.consume(used);
+        if ended {
+            log(&line, cut);
+            line.clear();
+            cut = false;
         }
+    }
+    if !line.is_empty() {
+        log(&line, cut);
     }
 }
 
