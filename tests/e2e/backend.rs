@@ -8,7 +8,9 @@
 //! log messages. Over HTTP it can demand credentials (`--require-header`,
 //! `--require-bearer-file`, `--require-jwt`, `--oauth-issuer` with protected
 //! resource metadata; `--deny-status 403`), move away (`--redirect-to URL`,
-//! a 307) and record the credentials it receives (`--log-headers FILE`). On
+//! a 307), record the credentials it receives (`--log-headers FILE`) and
+//! stall mid-stream on calls of one tool (`--stall-tool NAME`: an SSE
+//! answer that then sends nothing). On
 //! stdio it can close its stdout and keep running (`--close-stdout-after-ms`).
 //! Events the tests check (cancellations, listings,
 //! subscriptions, log levels) are appended to the file named by
@@ -662,6 +664,9 @@ struct Gate {
     redirect_to: Option<String>,
     /// The credential headers of every request are appended here.
     log_headers: Option<std::path::PathBuf>,
+    /// A tools/call of this tool is answered with an SSE stream that then
+    /// sends nothing, ever (a backend stalled mid-stream).
+    stall_tool: Option<String>,
 }
 
 impl Gate {
@@ -679,6 +684,7 @@ impl Gate {
             resource: String::new(),
             redirect_to: value("--redirect-to"),
             log_headers: value("--log-headers").map(Into::into),
+            stall_tool: value("--stall-tool"),
         }
     }
 
@@ -767,6 +773,20 @@ fn jwt_claims(token: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// A 200 SSE answer that sends one comment and then nothing, never ending.
+fn stall() -> http::Response<http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, std::convert::Infallible>> {
+    use futures::StreamExt as _;
+    use http_body_util::BodyExt as _;
+    let first = futures::stream::once(async {
+        Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(bytes::Bytes::from_static(b": stalled\n\n")))
+    });
+    let body = http_body_util::StreamBody::new(first.chain(futures::stream::pending()));
+    let mut r = http::Response::new(body.boxed_unsync());
+    r.headers_mut()
+        .insert("content-type", http::HeaderValue::from_static("text/event-stream"));
+    r
+}
+
 /// Serves streamable HTTP behind `gate`.
 async fn serve_http(backend: Backend, port: u16, mut gate: Gate) {
     use http_body_util::BodyExt as _;
@@ -839,6 +859,16 @@ async fn serve_http(backend: Backend, port: u16, mut gate: Gate) {
                     if !gate.admits(&req) {
                         return Ok(gate.refuse());
                     }
+                    let Some(stalled) = &gate.stall_tool else {
+                        return Ok(service.handle(req).await.map(|b| b.boxed_unsync()));
+                    };
+                    let (parts, body) = req.into_parts();
+                    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let message: Value = serde_json::from_slice(&body).unwrap_or_default();
+                    if message["method"] == "tools/call" && message["params"]["name"] == stalled.as_str() {
+                        return Ok(stall());
+                    }
+                    let req = http::Request::from_parts(parts, http_body_util::Full::new(body));
                     Ok(service.handle(req).await.map(|b| b.boxed_unsync()))
                 }
             });
