@@ -316,8 +316,15 @@ async fn mux_with(s: &Scratch, backends: Vec<serde_json::Value>, attempt_timeout
         "backends": backends,
     }));
     let mux = MuxHttp::start(&config).await?;
-    let client = connect_http(&mux.url, Era::Legacy).await?;
-    Ok((mux, client))
+    match connect_http(&mux.url, Era::Legacy).await {
+        Ok(client) => Ok((mux, client)),
+        Err(e) => {
+            // Stopped, not killed: a killed mcpmux would leave its backends behind.
+            let e = with_log::<()>(Err(e), &mux).unwrap_err();
+            let _ = mux.terminate().await;
+            Err(e)
+        }
+    }
 }
 
 /// The healthy backend "one" answers, `n` times in a row.
@@ -567,10 +574,17 @@ fn stubborn_shutdown() -> Result {
             "30s",
         )
         .await?;
-        let pgid = with_log(stubborn_group(&client).await, &mux)?;
-        with_log(one_serves(&client, 3).await, &mux)?;
+        let ready: Result<i32> = async {
+            let pgid = stubborn_group(&client).await?;
+            one_serves(&client, 3).await?;
+            Ok(pgid)
+        }
+        .await;
+        let ready = with_log(ready, &mux);
         let log = mux.log.clone();
+        // Stopped even when the trial failed: a killed mcpmux would leave the group behind.
         let code = mux.terminate().await?;
+        let pgid = ready?;
         assert_eq!(code, Some(0), "mcpmux exits cleanly on SIGTERM:\n{}", log.text());
         // Killed processes may take a moment to be reaped; none may run on.
         eventually(
