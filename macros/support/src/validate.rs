@@ -300,9 +300,13 @@ impl Errors {
         self.push(p.pointer(), keyword, Target::Value, message, hint);
     }
 
-    /// Checks an absolute URI; returns whether it is one.
+    /// Checks an absolute URI; returns whether it is one: a URI by RFC 3986
+    /// (what `format: uri` means, so that mcpmux refuses nothing less than
+    /// an editor checking the schema does) that the HTTP client's URL parser
+    /// (WHATWG rules) also reads, which refuses a few more, such as ports
+    /// past 65535.
     pub fn uri(&mut self, s: &str, p: &Path, message: &str, show: bool) -> bool {
-        let ok = url::Url::parse(s).is_ok();
+        let ok = fluent_uri::Uri::parse(s).is_ok() && url::Url::parse(s).is_ok();
         if !ok {
             self.push(
                 p.pointer(),
