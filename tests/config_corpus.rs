@@ -102,6 +102,20 @@ fn loaded_values_have_their_defaults_and_expansions() {
     assert!(!format!("{cfg:?}").contains("pa$word"));
 }
 
+#[test]
+fn integers_with_a_zero_fraction_load_as_integers() {
+    let text = std::fs::read_to_string(root().join("tests/corpus/valid/integral-floats.yaml")).unwrap();
+    let cfg = config::parse(&text, "x", &test_env).unwrap();
+    assert_eq!((cfg.listen.page_size, cfg.listen.max_body_bytes), (1, 1024));
+    let config::Backend::Http(b) = &cfg.backends[0] else {
+        panic!("http")
+    };
+    let config::Auth::Oauth(o) = &b.auth else {
+        panic!("oauth")
+    };
+    assert_eq!(o.callback_port, 8080);
+}
+
 /// `# expect: LINE:COL /pointer: message fragment` lines at the top of a file.
 fn expectations(text: &str) -> Vec<(usize, usize, String, String)> {
     text.lines()

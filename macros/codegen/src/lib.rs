@@ -79,12 +79,15 @@ pub fn generate(schema_text: &str, options: &Options) -> Result<TokenStream, Err
                 errors.into_vec()
             }
 
-            /// Validates `value`, then builds the typed configuration from it.
-            pub fn from_value(value: ::serde_json::Value) -> ::std::result::Result<Self, ::std::vec::Vec<#support::ValidationError>> {
+            /// Validates `value`, then builds the typed configuration from it
+            /// (an integer written with a zero fraction, such as YAML's `1.0`,
+            /// is the integer, as JSON Schema counts it).
+            pub fn from_value(mut value: ::serde_json::Value) -> ::std::result::Result<Self, ::std::vec::Vec<#support::ValidationError>> {
                 let errors = Self::validate(&value);
                 if !errors.is_empty() {
                     return ::std::result::Result::Err(errors);
                 }
+                #support::integral_numbers(&mut value);
                 ::serde_json::from_value(value).map_err(|e| ::std::vec::Vec::from([#support::ValidationError::internal(e)]))
             }
         }

@@ -24,4 +24,4 @@ pub use regex_lite::Regex;
 #[cfg(feature = "runtime")]
 pub use secret::Secret;
 #[cfg(feature = "runtime")]
-pub use validate::{Errors, did_you_mean};
+pub use validate::{Errors, did_you_mean, integral_numbers};

@@ -19,6 +19,32 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, c)| c)
 }
 
+/// The integer a float without a fraction stands for (`None` if it has
+/// one, or is too large for an `i128`).
+fn integral(f: f64) -> Option<i128> {
+    (f.fract() == 0.0 && f.abs() < 1e38).then_some(f as i128)
+}
+
+/// Turns every float without a fraction that fits an `i64` or `u64` into
+/// that integer, so that serde reads an integer the validator accepted
+/// (JSON Schema's `integer` includes `1.0`) into an integer field.
+pub fn integral_numbers(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(i) = n.as_f64().and_then(integral) {
+                if let Ok(i) = i64::try_from(i) {
+                    *v = Value::from(i);
+                } else if let Ok(u) = u64::try_from(i) {
+                    *v = Value::from(u);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "nothing (null)",
@@ -107,8 +133,14 @@ impl Errors {
         s
     }
 
+    /// Reads an integer: as JSON Schema has it, any number without a
+    /// fraction (YAML's `1.0` or `1e3` too).
     pub fn integer(&mut self, v: &Value, p: &Path) -> Option<i128> {
-        let n = v.as_i64().map(i128::from).or_else(|| v.as_u64().map(i128::from));
+        let n = v
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| v.as_u64().map(i128::from))
+            .or_else(|| v.as_f64().and_then(integral));
         if n.is_none() {
             self.wrong_type(v, p, "an integer");
         }

@@ -695,9 +695,11 @@ impl Config {
         );
         errors.into_vec()
     }
-    /// Validates `value`, then builds the typed configuration from it.
+    /// Validates `value`, then builds the typed configuration from it
+    /// (an integer written with a zero fraction, such as YAML's `1.0`,
+    /// is the integer, as JSON Schema counts it).
     pub fn from_value(
-        value: ::serde_json::Value,
+        mut value: ::serde_json::Value,
     ) -> ::std::result::Result<
         Self,
         ::std::vec::Vec<crate::config::support::ValidationError>,
@@ -706,6 +708,7 @@ impl Config {
         if !errors.is_empty() {
             return ::std::result::Result::Err(errors);
         }
+        crate::config::support::integral_numbers(&mut value);
         ::serde_json::from_value(value)
             .map_err(|e| ::std::vec::Vec::from([
                 crate::config::support::ValidationError::internal(e),
