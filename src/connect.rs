@@ -245,6 +245,9 @@ where
 {
     let mut sending = Sending::new();
     let mut last_error: Option<String> = None;
+    // Whether anything ever went through from mcpmux: a client that leaves
+    // after its first messages were refused (a 401) is a failed bridge.
+    let mut through = false;
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate());
     let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt());
     tokio::pin!(gone);
@@ -264,6 +267,7 @@ where
             }
             message = daemon.receive() => {
                 let Some(message) = message else { break End::DaemonClosed };
+                through = true;
                 let send = client.send(message);
                 start(&mut sending, async move { Sent::ToClient(send.await.map_err(|e| e.to_string())) }).await;
             }
@@ -287,6 +291,10 @@ where
     .await;
     let _ = client.close().await;
     match end {
+        End::ClientGone if !through && last_error.is_some() => {
+            let e = last_error.unwrap_or_default();
+            bail!("the client left after mcpmux at {endpoint} refused it: {e}")
+        }
         End::ClientGone => {
             tracing::debug!("the client is gone; closing the session with mcpmux");
             match tokio::time::timeout(CLOSE, daemon.close()).await {
