@@ -120,9 +120,13 @@ fn helper_rotation() -> Result {
         let rejections = s.dir.join("rejections");
         let rejections_arg = rejections.display().to_string();
         let accepted_arg = accepted.display().to_string();
+        // Written whole (temp file, rename): a reader never sees an empty token.
         let set_token = |t: &str| -> Result {
-            std::fs::write(&accepted, t)?;
-            std::fs::write(s.dir.join("helper-token"), t)?;
+            for path in [accepted.clone(), s.dir.join("helper-token")] {
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, t)?;
+                std::fs::rename(&tmp, &path)?;
+            }
             Ok(())
         };
         set_token("tok-1")?;
