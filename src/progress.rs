@@ -2,17 +2,19 @@
 //! client: each call registers its backend request (id and progress token,
 //! within one backend connection) with the client request it serves. Through
 //! that registration a backend's progress is mapped back to the client's
-//! token (only increasing values: rmcp may deliver notifications out of
-//! order), its log messages reach a 2026-07-28 call that asked for them, and
-//! its server-to-client requests find the call that caused them. A backend's
-//! transport counts progress and log messages as they arrive, in wire order,
-//! so a call whose answer overtook them (rmcp handles each notification in a
-//! task of its own) can wait for them before it answers the client. Backends
-//! publish here; nothing here knows the hub.
+//! token, its log messages reach a 2026-07-28 call that asked for them, and
+//! its server-to-client requests find the call that caused them. rmcp
+//! handles each notification in a task of its own, in no set order, so a
+//! backend's transport queues each progress notification for its call as it
+//! arrives, in wire order, and the handlers pass the queue on in that order
+//! (values that do not increase are dropped, as the protocol requires); it
+//! also counts log messages, so a call whose answer overtook them can wait
+//! for them before it answers the client. Backends publish here; nothing
+//! here knows the hub.
 
 #![allow(deprecated)] // logging is deprecated by SEP-2577, and still what clients use
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,9 +44,17 @@ struct Route {
     last: f64,
     /// Notifications that arrived on the wire and are not handled yet.
     pending: u32,
+    /// Progress to pass on, in wire order.
+    queue: VecDeque<ProgressNotificationParam>,
+    /// Held while passing the queue on, so sends leave in queue order.
+    order: Arc<tokio::sync::Mutex<()>>,
 }
 
 type Key = (Arc<str>, ProgressToken);
+
+/// Marks a progress notification queued on arrival (see `arrived`).
+#[derive(Clone, Copy)]
+pub struct Queued;
 
 /// The client call a backend request serves: where a server-to-client
 /// request the backend makes during it must go.
@@ -128,11 +138,18 @@ impl ProgressRoutes {
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts a progress notification for `token` that just arrived on
-    /// backend `backend`'s wire (its handling follows in another task).
-    pub fn arrived(&self, backend: &Arc<str>, token: &ProgressToken) {
-        if let Some(r) = self.lock().get_mut(&(backend.clone(), token.clone())) {
-            r.pending += 1;
+    /// Takes a progress notification that just arrived on backend
+    /// `backend`'s wire (its handling follows in another task, in no set
+    /// order): counted, and queued in wire order if its call is known.
+    /// True if queued: its handler then passes on the queue, not its copy.
+    pub fn arrived(&self, backend: &Arc<str>, params: &ProgressNotificationParam) -> bool {
+        match self.lock().get_mut(&(backend.clone(), params.progress_token.clone())) {
+            Some(r) => {
+                r.pending += 1;
+                r.queue.push_back(params.clone());
+                true
+            }
+            None => false,
         }
     }
 
@@ -202,6 +219,8 @@ impl ProgressRoutes {
                 log,
                 last: f64::NEG_INFINITY,
                 pending: 0,
+                queue: VecDeque::new(),
+                order: Arc::default(),
             },
         );
         self.added.notify_waiters();
@@ -264,42 +283,58 @@ impl ProgressRoutes {
         self.handled.notify_waiters();
     }
 
-    /// Forwards one backend progress notification to the client call it
-    /// belongs to, then counts it as handled.
-    pub async fn forward(&self, backend: &Arc<str>, params: ProgressNotificationParam) {
+    /// Handles one backend progress notification: passes on what is queued
+    /// for its call (`queued`: it was queued on arrival), or, if it came
+    /// before its call was registered, queues it once the call is (waiting a
+    /// little for that); then counts it as handled.
+    pub async fn forward(&self, backend: &Arc<str>, params: ProgressNotificationParam, queued: bool) {
         let key = (backend.clone(), params.progress_token.clone());
-        self.send(&key, params).await;
+        if queued || self.queue_when_registered(&key, params).await {
+            self.drain(&key).await;
+        }
         if let Some(r) = self.lock().get_mut(&key) {
             r.pending = r.pending.saturating_sub(1);
         }
         self.handled.notify_waiters();
     }
 
-    async fn send(&self, key: &Key, mut params: ProgressNotificationParam) {
+    /// Queues `params` once its call is registered; false if it never is.
+    async fn queue_when_registered(&self, key: &Key, params: ProgressNotificationParam) -> bool {
         let deadline = Instant::now() + PROGRESS_RACE;
         loop {
             let added = self.added.notified();
-            let found = {
+            if let Some(r) = self.lock().get_mut(key) {
+                r.queue.push_back(params);
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            let _ = tokio::time::timeout_at(deadline.into(), added).await;
+        }
+    }
+
+    /// Sends what is queued for the call at `key`, in order, only values
+    /// above the last one sent (progress must increase).
+    async fn drain(&self, key: &Key) {
+        let Some(order) = self.lock().get(key).map(|r| r.order.clone()) else {
+            return;
+        };
+        let _sending = order.lock().await;
+        loop {
+            let next = {
                 let mut routes = self.lock();
-                routes.get_mut(key).map(|r| {
-                    let fresh = params.progress > r.last;
-                    if fresh {
-                        r.last = params.progress;
-                    }
-                    r.to.clone().filter(|_| fresh)
-                })
+                let Some(r) = routes.get_mut(key) else { return };
+                let Some(params) = r.queue.pop_front() else { return };
+                let fresh = params.progress > r.last;
+                if fresh {
+                    r.last = params.progress;
+                }
+                r.to.clone().filter(|_| fresh).map(|to| (to, params))
             };
-            match found {
-                Some(Some((peer, token))) => {
-                    params.progress_token = token;
-                    let _ = peer.notify_progress(params).await;
-                    return;
-                }
-                Some(None) => return,
-                None if Instant::now() >= deadline => return,
-                None => {
-                    let _ = tokio::time::timeout_at(deadline.into(), added).await;
-                }
+            if let Some(((peer, token), mut params)) = next {
+                params.progress_token = token;
+                let _ = peer.notify_progress(params).await;
             }
         }
     }

@@ -228,8 +228,9 @@ impl ClientHandler for BackendClient {
         (*self.info).clone()
     }
 
-    async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleClient>) {
-        self.relay.progress.forward(&self.name, params).await;
+    async fn on_progress(&self, params: ProgressNotificationParam, ctx: NotificationContext<RoleClient>) {
+        let queued = ctx.extensions.get::<crate::progress::Queued>().is_some();
+        self.relay.progress.forward(&self.name, params, queued).await;
     }
 
     async fn on_tool_list_changed(&self, _: NotificationContext<RoleClient>) {

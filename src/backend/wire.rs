@@ -3,10 +3,11 @@
 //! keeps rmcp's `server/discover` probe from going out of step with a slow
 //! or handshake-only backend and drops answers to requests it never sent
 //! (which rmcp would take for the handshake's answer); for the whole
-//! connection it counts each
-//! progress notification and log message as it arrives, in wire order (rmcp
-//! then handles each in a task of its own, so a call's answer can overtake
-//! its last progress or log message; the count lets the call wait for them).
+//! connection it takes each progress notification and log message as it
+//! arrives, in wire order: rmcp then handles each in a task of its own, in
+//! no set order, so progress is queued for its call here and passed on
+//! from the queue, and the counts let a call whose answer overtook its last
+//! progress or log message wait for them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -149,11 +150,11 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Wire<T> {
 
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
         loop {
-            let message = self.inner.receive().await?;
-            if let JsonRpcMessage::Notification(n) = &message {
-                match &n.notification {
-                    ServerNotification::ProgressNotification(p) => {
-                        self.progress.arrived(&self.backend, &p.params.progress_token);
+            let mut message = self.inner.receive().await?;
+            if let JsonRpcMessage::Notification(n) = &mut message {
+                match &mut n.notification {
+                    ServerNotification::ProgressNotification(p) if self.progress.arrived(&self.backend, &p.params) => {
+                        p.extensions.insert(crate::progress::Queued);
                     }
                     ServerNotification::LoggingMessageNotification(_) => self.progress.log_arrived(&self.backend),
                     _ => {}
