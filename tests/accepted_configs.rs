@@ -969,8 +969,11 @@ fn every_generated_configuration_loads_validates_and_resolves_as_jsonschema_judg
     );
     eprintln!("{n} documents: {schema} accepted by jsonschema, {ours} by mcpmux, {listed} listed");
     // Not vacuous: a good share is valid, a good share is not, and `list` ran.
+    // (About 30% pass jsonschema and 25% mcpmux over 20 000 documents; the
+    // bounds sit far below that, so a random seed never trips them: 400
+    // documents once gave 99 and 87.)
     assert!(
-        schema * 4 >= n && ours * 5 >= n,
+        schema * 8 >= n && ours * 10 >= n,
         "{n} documents, {schema} accepted by jsonschema, {ours} by mcpmux"
     );
     assert!(ours < n, "every document accepted: the generator makes no mistakes");
