@@ -109,48 +109,25 @@ fn backend_errors_pass_through() -> Result {
 /// own client handles each notification in a task of its own).
 fn progress_in_order() -> Result {
     block_on(async {
-        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
         const STEPS: u64 = 300;
         let s = Scratch::new("progress-order");
         let config = s.config(&json!({ "backends": [s.backend("fast", &[])] }));
-        let mut child = mcpmux()
-            .args(["serve", "-c"])
-            .arg(&config)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()?;
-        let mut stdin = child.stdin.take().ok_or("stdin")?;
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
-        for m in [
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}),
-            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-                "name": "fast__progress", "arguments": {"steps": STEPS, "ms": 0},
-                "_meta": {"progressToken": "p"}}}),
-        ] {
-            stdin.write_all(format!("{m}\n").as_bytes()).await?;
-        }
-        let seen = tokio::time::timeout(LONG, async {
-            let mut seen = Vec::new();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let m: Value = serde_json::from_str(&line).unwrap_or_default();
-                if m["method"] == "notifications/progress" {
-                    seen.push(m["params"]["progress"].as_f64().unwrap_or(-1.0) as u64);
-                } else if m["id"] == 2 {
-                    return Ok(seen);
-                }
-            }
-            Err(format!(
-                "mcpmux closed stdout after {} progress notifications",
-                seen.len()
-            ))
-        })
-        .await
-        .map_err(|_| "no answer to the call")??;
-        drop(stdin);
-        let _ = child.wait().await;
+        let mut raw = RawStdio::start(&config)?;
+        raw.handshake().await?;
+        raw.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "fast__progress", "arguments": {"steps": STEPS, "ms": 0},
+            "_meta": {"progressToken": "p"}}}))
+            .await?;
+        let lines = raw
+            .read_until(|l| serde_json::from_str::<Value>(l).is_ok_and(|m| m["id"] == 2))
+            .await?;
+        let seen: Vec<u64> = lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|m| m["method"] == "notifications/progress")
+            .map(|m| m["params"]["progress"].as_f64().unwrap_or(-1.0) as u64)
+            .collect();
+        raw.close().await?;
         let expected: Vec<u64> = (1..=STEPS).collect();
         assert_eq!(
             seen,

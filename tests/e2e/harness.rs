@@ -302,6 +302,87 @@ pub fn mcpmux() -> tokio::process::Command {
     cmd
 }
 
+/// `mcpmux serve -c config` as a stdio front: stdin and stdout piped, its log
+/// discarded.
+pub fn mcpmux_stdio(config: &Path) -> Result<tokio::process::Child> {
+    Ok(mcpmux()
+        .args(["serve", "-c"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?)
+}
+
+/// A stdio front driven by hand, a JSON-RPC line at a time (rmcp's client
+/// would hide what is on the wire: its order, garbage, an EOF mid-call).
+pub struct RawStdio {
+    pub child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl RawStdio {
+    pub fn start(config: &Path) -> Result<RawStdio> {
+        let mut child = mcpmux_stdio(config)?;
+        let stdin = child.stdin.take().ok_or("stdin")?;
+        let lines = BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
+        Ok(RawStdio {
+            child,
+            stdin: Some(stdin),
+            lines,
+        })
+    }
+
+    pub async fn send_line(&mut self, line: &str) -> Result {
+        use tokio::io::AsyncWriteExt;
+        let stdin = self.stdin.as_mut().ok_or("stdin is closed")?;
+        stdin.write_all(format!("{line}\n").as_bytes()).await?;
+        Ok(())
+    }
+
+    pub async fn send(&mut self, message: &Value) -> Result {
+        self.send_line(&message.to_string()).await
+    }
+
+    /// A 2025-11-25 handshake: initialize, then initialized (answers unread).
+    pub async fn handshake(&mut self) -> Result {
+        self.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}))
+            .await?;
+        self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await
+    }
+
+    /// The lines mcpmux writes, up to and including the first that `last`
+    /// picks; an error if stdout closes first or nothing comes within `LONG`.
+    pub async fn read_until(&mut self, mut last: impl FnMut(&str) -> bool) -> Result<Vec<String>> {
+        let mut seen = Vec::new();
+        let read = tokio::time::timeout(LONG, async {
+            while let Ok(Some(line)) = self.lines.next_line().await {
+                let done = last(&line);
+                seen.push(line);
+                if done {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        match read {
+            Ok(true) => Ok(seen),
+            Ok(false) => Err(format!("mcpmux closed stdout: {seen:?}").into()),
+            Err(_) => Err(format!("no such line within {LONG:?}: {seen:?}").into()),
+        }
+    }
+
+    /// Closes stdin (EOF) and waits for mcpmux to exit.
+    pub async fn close(&mut self) -> Result<std::process::ExitStatus> {
+        self.stdin = None;
+        Ok(tokio::time::timeout(LONG, self.child.wait()).await??)
+    }
+}
+
 /// Collects a child's stderr lines (mcpmux's log) for later inspection.
 #[derive(Clone, Default)]
 pub struct Log(Arc<Mutex<Vec<String>>>);

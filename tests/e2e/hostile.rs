@@ -154,47 +154,19 @@ fn http_clients() -> Result {
 /// brace) is skipped: the handshake and a call that follow it are answered.
 fn stdio_garbage() -> Result {
     block_on(async {
-        use tokio::io::AsyncBufReadExt;
         let s = Scratch::new("hostile-stdio");
         let config = s.config(&json!({ "backends": [s.backend("one", &[])] }));
-        let mut child = mcpmux()
-            .args(["serve", "-c"])
-            .arg(&config)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()?;
-        let mut stdin = child.stdin.take().ok_or("stdin")?;
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
-        let mut send = async |line: String| stdin.write_all(format!("{line}\n").as_bytes()).await;
+        let mut raw = RawStdio::start(&config)?;
         for garbage in ["this is not json", "{\"hello\": 1}", "{", "[]", "\u{0}\u{1}binary"] {
-            send(garbage.to_string()).await?;
+            raw.send_line(garbage).await?;
         }
-        send(initialize(0)).await?;
-        send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string()).await?;
-        send(
-            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-            "params": {"name": "one__echo", "arguments": {"text": "after garbage"}}})
-            .to_string(),
-        )
-        .await?;
-        let answered = tokio::time::timeout(LONG, async {
-            let mut seen = Vec::new();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let done = line.contains("one: after garbage");
-                seen.push(line);
-                if done {
-                    return Ok(seen);
-                }
-            }
-            Err(seen)
-        })
-        .await
-        .map_err(|_| "no answer after the garbage")?;
-        let seen = answered.map_err(|seen| format!("mcpmux closed stdout: {seen:?}"))?;
+        raw.handshake().await?;
+        raw.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "one__echo", "arguments": {"text": "after garbage"}}}))
+            .await?;
+        let seen = raw.read_until(|l| l.contains("one: after garbage")).await?;
         assert!(seen.iter().any(|l| l.contains("\"serverInfo\"")), "{seen:?}");
-        drop(stdin);
-        let status = tokio::time::timeout(LONG, child.wait()).await??;
+        let status = raw.close().await?;
         assert!(status.success(), "EOF on stdin ends mcpmux cleanly: {status}");
         Ok(())
     })

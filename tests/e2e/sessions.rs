@@ -312,51 +312,26 @@ fn disconnect_mid_call() -> Result {
 
 fn stdio_eof_mid_call() -> Result {
     block_on(async {
-        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
         let s = Scratch::new("sessions-stdio-eof");
         let config = s.config(&json!({ "backends": [s.backend("one", &[])] }));
-        let mut child = mcpmux()
-            .args(["serve", "-c"])
-            .arg(&config)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()?;
-        let mut stdin = child.stdin.take().ok_or("stdin")?;
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
-        let requests = [
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}),
-            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "one__pid", "arguments": {}}}),
-        ];
-        for r in &requests {
-            stdin.write_all(format!("{r}\n").as_bytes()).await?;
-        }
-        let pid_line = tokio::time::timeout(LONG, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("\"id\":2") {
-                    return Some(line);
-                }
-            }
-            None
-        })
-        .await?
-        .ok_or("mcpmux closed stdout before answering")?;
-        let answer: Value = serde_json::from_str(&pid_line)?;
+        let mut raw = RawStdio::start(&config)?;
+        raw.handshake().await?;
+        raw.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "one__pid", "arguments": {}}}))
+            .await?;
+        let seen = raw.read_until(|l| l.contains("\"id\":2")).await?;
+        let answer: Value = serde_json::from_str(seen.last().ok_or("no answer")?)?;
         let backend: i32 = answer["result"]["content"][0]["text"]
             .as_str()
-            .ok_or_else(|| format!("no pid in {pid_line}"))?
+            .ok_or_else(|| format!("no pid in {answer}"))?
             .parse()?;
-        let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-            "params": {"name": "one__sleep", "arguments": {"ms": 60000, "tag": "eof"}}});
-        stdin.write_all(format!("{call}\n").as_bytes()).await?;
+        raw.send(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": "one__sleep", "arguments": {"ms": 60000, "tag": "eof"}}}))
+            .await?;
         eventually("the backend to start the call", LONG, || async {
             s.read_events().contains("sleeping one eof")
         })
         .await?;
-        drop(stdin);
-        let status = tokio::time::timeout(LONG, child.wait()).await??;
+        let status = raw.close().await?;
         assert!(status.success(), "EOF mid-call ends mcpmux cleanly: {status}");
         eventually("the backend process to be gone", LONG, || async {
             !process_alive(backend)

@@ -209,13 +209,7 @@ fn stdio_eof() -> Result {
         use rmcp::ServiceExt;
         let s = Scratch::new("eof");
         let config = s.config(&json!({ "backends": [s.backend("b", &[])] }));
-        let mut child = mcpmux()
-            .args(["serve", "-c"])
-            .arg(&config)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()?;
+        let mut child = mcpmux_stdio(&config)?;
         let (stdin, stdout) = (child.stdin.take().ok_or("stdin")?, child.stdout.take().ok_or("stdout")?);
         let client = Recorder::default().serve((stdout, stdin)).await?;
         let backend_pid: i32 = call_text(&client, "b__pid", json!({})).await?.parse()?;
