@@ -12,6 +12,8 @@
 //! (default 400) and `MCPMUX_FUZZ_LIST_RUNS` the number of `list` runs
 //! (default 8); `scripts/fuzz` raises both.
 
+mod support;
+
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -23,6 +25,7 @@ use mcpmux::resolve::{Mode, Resolved};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestError, TestRunner};
 use serde_json::{Map, Value, json};
+use support::independent_validator;
 
 /// The environment `${VAR}` sees in-process.
 fn test_env(name: &str) -> Option<String> {
@@ -643,14 +646,6 @@ fn extra_rules(doc: &Value) -> BTreeSet<&'static str> {
 }
 
 // ------------------------------------------------------------ the checks
-
-fn independent_validator() -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(Config::SCHEMA).unwrap();
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
-}
 
 fn shown(diags: &[Diagnostic]) -> String {
     diags

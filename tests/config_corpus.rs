@@ -6,11 +6,14 @@
 //! thousands of mutations of the valid ones. The README's and `examples/`'s
 //! configurations are part of the corpus.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use mcpmux::config::support::pointer::escape;
 use mcpmux::config::{self, Config, Diagnostic};
 use serde_json::{Value, json};
+use support::independent_validator;
 
 const SECRETS: &[&str] = &["tok-123-secret", "key-456-secret"];
 
@@ -173,14 +176,6 @@ fn diagnostics_never_show_a_secret() {
     let diags = config::parse(text, "f", &test_env).unwrap_err();
     assert_eq!(diags.len(), 1);
     assert!(!diags[0].to_string().contains(SECRETS[1]));
-}
-
-fn independent_validator() -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(Config::SCHEMA).unwrap();
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
 }
 
 /// The generated validator's verdict on the standard keywords (mcpmux's `x-`
