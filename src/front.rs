@@ -45,16 +45,22 @@ pub struct FrontHandler {
 /// buffers, and the resource subscriptions it still holds.
 struct SessionEnd {
     hub: Arc<Hub>,
-    id: u64,
+    session: Arc<Session>,
 }
 
 impl Drop for SessionEnd {
+    /// Nothing to do (no lock taken) for a session that held nothing: the
+    /// common stateless request.
     fn drop(&mut self) {
-        self.hub.relay.fronts.remove_legacy(self.id);
-        if !self.hub.relay.subscriptions.held_by(self.id).is_empty()
+        if !self.session.held() {
+            return;
+        }
+        let id = self.session.id;
+        self.hub.relay.fronts.remove_legacy(id);
+        if !self.hub.relay.subscriptions.held_by(id).is_empty()
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
-            let (hub, id) = (self.hub.clone(), self.id);
+            let hub = self.hub.clone();
             rt.spawn(async move { hub.unsubscribe_all(id).await });
         }
     }
@@ -72,7 +78,7 @@ impl FrontHandler {
         let session = hub.relay.fronts.new_session();
         let _end = Arc::new(SessionEnd {
             hub: hub.clone(),
-            id: session.id,
+            session: session.clone(),
         });
         FrontHandler { hub, session, _end }
     }
@@ -241,6 +247,7 @@ impl ServerHandler for FrontHandler {
         params: SubscribeRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
+        self.session.hold();
         self.hub
             .subscribe(&params.uri, self.session.id, Target::Session(ctx.peer))
             .await

@@ -8,7 +8,7 @@
 
 #![allow(deprecated)] // logging is deprecated by SEP-2577, and still what 2025-11-25 clients use
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -56,9 +56,21 @@ pub struct Session {
     /// Unique among sessions and streams (it also names their resource subscriptions).
     pub id: u64,
     level: Mutex<Option<LoggingLevel>>,
+    /// It was registered as connected or took a resource subscription: its
+    /// end has something to clear (most stateless requests have not).
+    held: AtomicBool,
 }
 
 impl Session {
+    /// Notes that this session's end has something to clear.
+    pub fn hold(&self) {
+        self.held.store(true, Ordering::Relaxed);
+    }
+
+    pub fn held(&self) -> bool {
+        self.held.load(Ordering::Relaxed)
+    }
+
     /// The level `logging/setLevel` chose, if any.
     pub fn level(&self) -> Option<LoggingLevel> {
         *self.level.lock().unwrap_or_else(|e| e.into_inner())
@@ -96,6 +108,7 @@ impl Fronts {
         Arc::new(Session {
             id: self.next_id(),
             level: Mutex::new(None),
+            held: AtomicBool::new(false),
         })
     }
 
@@ -113,6 +126,7 @@ impl Fronts {
             .map(|(s, _)| s.id)
             .collect();
         l.retain(|(_, p)| !p.is_transport_closed());
+        session.hold();
         l.push((session, peer));
         gone
     }
