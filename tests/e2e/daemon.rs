@@ -129,6 +129,12 @@ fn activation_tcp() -> Result {
         let log = Log::default();
         drop(log.drain(child.stderr.take().ok_or("stderr")?));
         let r: Result = async {
+            // systemd-socket-activate binds the port after it starts: a
+            // client connecting before that is refused.
+            eventually("systemd-socket-activate to listen", LONG, || async move {
+                tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+            })
+            .await?;
             let client = connect_http(&format!("http://127.0.0.1:{port}/mcp"), Era::Legacy).await?;
             assert_eq!(
                 call_text(&client, "one__echo", json!({ "text": "hi" })).await?,
