@@ -3,8 +3,9 @@
 //! listeners — bound from `listen.address` or passed by systemd (socket
 //! activation) — behind the front door: the peer's user on a unix socket,
 //! the client's bearer token, and Host/Origin checks against DNS rebinding.
-//! On shutdown it stops accepting, lets calls in flight finish (bounded),
-//! then closes the sessions.
+//! Its 2025-11-25 sessions are kept by `sessions` (idle expiry). On shutdown
+//! it stops accepting, lets calls in flight finish (bounded), then closes
+//! the sessions.
 
 use std::convert::Infallible;
 use std::os::fd::{FromRawFd, RawFd};

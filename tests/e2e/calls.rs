@@ -1,6 +1,7 @@
 //! Calls through mcpmux: a stuck call ends at the backend's timeout with an
 //! error naming it, `_meta` passes through while mcpmux introduces itself,
-//! and a backend's own JSON-RPC errors reach the client unchanged.
+//! a backend's own JSON-RPC errors reach the client unchanged, and a burst of
+//! progress reaches it whole and in order.
 
 use libtest_mimic::Trial;
 use rmcp::model::CallToolRequestParams;
