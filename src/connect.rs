@@ -132,26 +132,23 @@ impl Endpoint {
         }
     }
 
-    /// rmcp's streamable HTTP client for this endpoint. reqwest's default
-    /// client settings are rmcp's: no idle connection pool (avoids delayed-ACK
-    /// stalls) and no redirects off the endpoint (none at all on a socket).
+    /// rmcp's streamable HTTP client for this endpoint, on a reqwest client
+    /// that keeps connections for reuse (rmcp's default opens one per
+    /// request) with TCP_NODELAY, and follows no redirects.
     fn transport(&self, token: Option<String>) -> anyhow::Result<StreamableHttpClientTransport<reqwest::Client>> {
         let mut config = StreamableHttpClientTransportConfig::with_uri(self.uri());
         if let Some(token) = token {
             // Sent as `Authorization: Bearer <token>` on every POST, GET and DELETE.
             config = config.auth_header(token);
         }
-        Ok(match self {
-            Endpoint::Tcp { .. } => StreamableHttpClientTransport::from_config(config),
-            Endpoint::Unix { path } => {
-                let client = reqwest::Client::builder()
-                    .unix_socket(path.as_path())
-                    .pool_max_idle_per_host(0)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()?;
-                StreamableHttpClientTransport::with_client(client, config)
-            }
-        })
+        let mut client = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none());
+        if let Endpoint::Unix { path } = self {
+            client = client.unix_socket(path.as_path());
+        }
+        Ok(StreamableHttpClientTransport::with_client(client.build()?, config))
     }
 
     /// A new connection to the listening socket (no HTTP on it).

@@ -285,7 +285,16 @@ pub async fn http(
         }
     }
     match source {
-        None => handshake(client, StreamableHttpClientTransport::from_config(config), lifecycle).await,
+        // mcpmux's client, not rmcp's default: it keeps connections for reuse.
+        None => {
+            let http = crate::auth::http_client();
+            handshake(
+                client,
+                StreamableHttpClientTransport::with_client(http, config),
+                lifecycle,
+            )
+            .await
+        }
         Some(source) => {
             let http = crate::auth::AuthedHttp::new(crate::auth::http_client(), source.clone());
             handshake(
