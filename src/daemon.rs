@@ -159,11 +159,17 @@ pub fn status_line(hub: &Hub) -> String {
 /// Returns once every backend had its first try, not counting consents
 /// (they go on after READY, so start-up never waits on a browser).
 pub async fn first_tries(hub: &Hub) {
+    // Woken by every backend's change of state (a settled first attempt
+    // among them); the tick covers a consent starting, which is not one.
+    let mut changes = hub.subscribe_changes();
     loop {
         if hub.backends().iter().all(|b| b.settled() || b.authorizing()) {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::select! {
+            _ = changes.changed() => {}
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
     }
 }
 

@@ -437,6 +437,11 @@ impl Hub {
         self.wait_settled_where(limit, |_| true).await;
     }
 
+    /// Wakes on every change of a backend's state or catalog.
+    pub fn subscribe_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
     /// Waits until the backends `which` selects have finished their first attempt.
     async fn wait_settled_where(&self, limit: Duration, which: impl Fn(&Backend) -> bool) {
         let mut rx = self.changes.subscribe();
