@@ -89,6 +89,7 @@ impl Hub {
             // Only requests that may answer with input-required can carry questions.
             asks: (stateless && asks_allowed).then_some(asks_tx),
             epoch: b.epoch(),
+            lane: ctx.extensions.get::<crate::lane::Asker>().cloned(),
         };
         let route = self.relay.progress.register(
             backend,

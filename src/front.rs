@@ -35,8 +35,9 @@ pub struct FrontHandler {
     hub: Arc<Hub>,
     /// This session's own state (a stateless request gets a fresh one).
     session: Arc<Session>,
-    /// Dropped with the last clone of the handler, when its session ends.
-    _end: Arc<SessionEnd>,
+    /// Dropped with the last clone of the handler, when its session ends
+    /// (None: a view of the session for the fast lane, which does not own it).
+    _end: Option<Arc<SessionEnd>>,
 }
 
 /// What a session leaves to clear when its service ends (idle expiry,
@@ -56,7 +57,7 @@ impl Drop for SessionEnd {
             return;
         }
         let id = self.session.id;
-        self.hub.relay.fronts.remove_legacy(id);
+        self.hub.relay.fronts.remove_legacy(&self.session);
         if !self.hub.relay.subscriptions.held_by(id).is_empty()
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
@@ -80,7 +81,21 @@ impl FrontHandler {
             hub: hub.clone(),
             session: session.clone(),
         });
-        FrontHandler { hub, session, _end }
+        FrontHandler {
+            hub,
+            session,
+            _end: Some(_end),
+        }
+    }
+
+    /// The handler of an existing session, for a request the fast lane
+    /// answers (`lane`); the session's end stays with rmcp's handler.
+    pub(crate) fn view(hub: Arc<Hub>, session: Arc<Session>) -> Self {
+        FrontHandler {
+            hub,
+            session,
+            _end: None,
+        }
     }
 
     /// A 2025-11-25 session's chosen log level travels with its requests, so
@@ -222,7 +237,17 @@ impl ServerHandler for FrontHandler {
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
         let has_roots = ctx.peer.peer_info().is_some_and(|i| i.capabilities.roots.is_some());
-        let gone = self.hub.relay.fronts.add_legacy(self.session.clone(), ctx.peer);
+        let http_id = ctx
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.headers.get(crate::lane::SESSION_HEADER))
+            .and_then(|v| v.to_str().ok())
+            .map(Arc::from);
+        let gone = self
+            .hub
+            .relay
+            .fronts
+            .add_legacy(self.session.clone(), ctx.peer, http_id);
         // Sessions that ended left their resource subscriptions behind.
         for id in gone {
             self.hub.unsubscribe_all(id).await;

@@ -8,6 +8,7 @@
 
 #![allow(deprecated)] // logging is deprecated by SEP-2577, and still what 2025-11-25 clients use
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -59,6 +60,8 @@ pub struct Session {
     /// It was registered as connected or took a resource subscription: its
     /// end has something to clear (most stateless requests have not).
     held: AtomicBool,
+    /// The HTTP session id (`Mcp-Session-Id`) of a 2025-11-25 HTTP session.
+    http_id: std::sync::OnceLock<Arc<str>>,
 }
 
 impl Session {
@@ -95,9 +98,15 @@ pub fn from_backend(backend: &str, mut params: LoggingMessageNotificationParam) 
     params
 }
 
+/// A connected session and the peer that reaches its client.
+pub type Connected = (Arc<Session>, Peer<RoleServer>);
+
 #[derive(Default)]
 pub struct Fronts {
     legacy: Mutex<Vec<(Arc<Session>, Peer<RoleServer>)>>,
+    /// The HTTP sessions among them, by `Mcp-Session-Id` (the fast lane's
+    /// way from a request to its session).
+    by_http_id: Mutex<HashMap<Arc<str>, Connected>>,
     sinks: Mutex<Vec<(u64, SubscriptionSink)>>,
     next: AtomicU64,
 }
@@ -109,6 +118,7 @@ impl Fronts {
             id: self.next_id(),
             level: Mutex::new(None),
             held: AtomicBool::new(false),
+            http_id: std::sync::OnceLock::new(),
         })
     }
 
@@ -118,7 +128,15 @@ impl Fronts {
 
     /// Registers a session; returns the ids of sessions found gone meanwhile
     /// (their resource subscriptions are to be released).
-    pub fn add_legacy(&self, session: Arc<Session>, peer: Peer<RoleServer>) -> Vec<u64> {
+    pub fn add_legacy(&self, session: Arc<Session>, peer: Peer<RoleServer>, http_id: Option<Arc<str>>) -> Vec<u64> {
+        if let Some(h) = http_id
+            && session.http_id.set(h.clone()).is_ok()
+        {
+            self.by_http_id
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(h, (session.clone(), peer.clone()));
+        }
         let mut l = self.legacy.lock().unwrap_or_else(|e| e.into_inner());
         let gone = l
             .iter()
@@ -132,11 +150,21 @@ impl Fronts {
     }
 
     /// Forgets session `id` (its service ended); true if it was registered.
-    pub fn remove_legacy(&self, id: u64) -> bool {
+    pub fn remove_legacy(&self, session: &Session) -> bool {
+        let id = session.id;
+        if let Some(h) = session.http_id.get() {
+            self.by_http_id.lock().unwrap_or_else(|e| e.into_inner()).remove(h);
+        }
         let mut l = self.legacy.lock().unwrap_or_else(|e| e.into_inner());
         let before = l.len();
         l.retain(|(s, _)| s.id != id);
         l.len() != before
+    }
+
+    /// The 2025-11-25 HTTP session `http_id` names, while its service runs.
+    pub fn by_http_id(&self, http_id: &str) -> Option<Connected> {
+        let m = self.by_http_id.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(http_id).filter(|(_, p)| !p.is_transport_closed()).cloned()
     }
 
     /// The connected sessions whose client declared roots.

@@ -21,6 +21,7 @@ pub mod forward;
 pub mod front;
 pub mod fronts;
 pub mod hub;
+pub mod lane;
 pub mod listen;
 pub mod names;
 pub mod progress;

@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::support::Secret;
 use crate::front::FrontHandler;
 use crate::hub::Hub;
+use crate::lane::{Lane, Taken};
 use crate::resolve::{Address, HttpListen};
 use crate::sessions::Sessions;
 
@@ -249,6 +250,7 @@ pub async fn http(
         .map(String::from)
         .collect();
     origins.extend(front.allowed_origins.iter().cloned());
+    let lane_hosts = hosts.clone();
     config = config.with_allowed_hosts(hosts).with_allowed_origins(origins);
     if listeners.iter().any(Listener::is_public_tcp) && front.tokens.is_empty() {
         tracing::warn!(
@@ -257,11 +259,16 @@ pub async fn http(
         );
     }
     let hub_for_service = hub.clone();
+    let session_manager = Arc::new(Sessions::new(front.session_idle_timeout));
     let service = StreamableHttpService::new(
         move || Ok(FrontHandler::new(hub_for_service.clone())),
-        Arc::new(Sessions::new(front.session_idle_timeout)),
+        session_manager.clone(),
         config,
     );
+    // The fast lane for calls in 2025-11-25 sessions (MCPMUX_LANE=0: off,
+    // every request through rmcp's session layer; the tests run both).
+    let lane = (std::env::var_os("MCPMUX_LANE").is_none_or(|v| v != "0"))
+        .then(|| Lane::new(hub.clone(), session_manager, front.max_body_bytes, &lane_hosts));
     let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());
     let path: Arc<str> = front.path.as_str().into();
     let tokens = Arc::new(Tokens(front.tokens.clone()));
@@ -272,6 +279,7 @@ pub async fn http(
             let service = service.clone();
             let path = path.clone();
             let tokens = tokens.clone();
+            let lane = lane.clone();
             async move {
                 let at = request.uri().path();
                 if !(at == &*path || at.strip_suffix('/') == Some(&*path)) {
@@ -291,7 +299,13 @@ pub async fn http(
                     );
                     return Ok(r);
                 }
-                Ok(service.handle(request).await.map(|b| b.boxed()))
+                let Some(lane) = lane else {
+                    return Ok(service.handle(request).await.map(|b| b.boxed()));
+                };
+                match lane.take(request).await {
+                    Taken::Answered(response) => Ok(response),
+                    Taken::Pass(request) => Ok(service.handle(request).await.map(|b| b.boxed())),
+                }
             }
         }
     };

@@ -71,6 +71,8 @@ pub struct Caller {
     pub asks: Option<tokio::sync::mpsc::UnboundedSender<crate::forward::InputAsk>>,
     /// The backend connection the call went out on (`Backend::epoch`).
     pub epoch: u64,
+    /// A call answered by the fast lane asks its client there.
+    pub lane: Option<crate::lane::Asker>,
 }
 
 #[derive(Default)]

@@ -117,6 +117,39 @@ impl Sessions {
     }
 }
 
+impl Sessions {
+    /// Marks a call of session `id` in progress until the guard drops (None:
+    /// no such session). For calls answered outside rmcp (`lane`).
+    pub fn lane_call(&self, id: &str, request: RequestId) -> Option<CallGuard> {
+        let mut activity = self.state.activity.lock().unwrap();
+        let key = activity.get_key_value(id)?.0.clone();
+        let a = activity.get_mut(id)?;
+        a.last = Instant::now();
+        a.calls.insert(request.clone());
+        Some(CallGuard {
+            state: self.state.clone(),
+            id: key,
+            request,
+        })
+    }
+}
+
+/// A call in progress in a session (see `Sessions::lane_call`).
+pub struct CallGuard {
+    state: Arc<State>,
+    id: SessionId,
+    request: RequestId,
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        let request = &self.request;
+        self.state.with(&self.id, |a| {
+            a.calls.remove(request);
+        });
+    }
+}
+
 /// Ends idle sessions, checking a few times per idle period, until the
 /// front is gone.
 async fn sweep(inner: Weak<LocalSessionManager>, state: Weak<State>) {

@@ -140,6 +140,12 @@ impl BackendClient {
         if caller.stateless {
             return self.ask_stateless(ask, request, caller, ctx).await.map_err(refuse);
         }
+        if let Some(lane) = caller.lane {
+            return tokio::select! {
+                r = lane.ask(request) => r,
+                () = ctx.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the backend", None)),
+            };
+        }
         let mut request = request;
         request
             .extensions_mut()

@@ -18,6 +18,7 @@ mod daemon;
 mod harness;
 mod hostile;
 mod interop;
+mod lane;
 mod matrix;
 mod oauth;
 mod reference;
@@ -56,6 +57,7 @@ fn main() {
         baked::all(),
         hostile::all(),
         sessions::all(),
+        lane::all(),
     ]
     .into_iter()
     .flatten()

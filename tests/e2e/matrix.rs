@@ -26,10 +26,14 @@ use crate::trial;
 
 pub fn all() -> Vec<Trial> {
     vec![
-        trial("matrix/rmcp-legacy", || row(CLIENTS[0])),
-        trial("matrix/rmcp-modern", || row(CLIENTS[1])),
-        trial("matrix/python-legacy", || row(CLIENTS[2])),
-        trial("matrix/python-auto", || row(CLIENTS[3])),
+        trial("matrix/rmcp-legacy", || row(CLIENTS[0], true)),
+        trial("matrix/rmcp-modern", || row(CLIENTS[1], true)),
+        trial("matrix/python-legacy", || row(CLIENTS[2], true)),
+        trial("matrix/python-auto", || row(CLIENTS[3], true)),
+        // The 2025-11-25 rows again with every call through rmcp's session
+        // layer (MCPMUX_LANE=0), the path the fast lane leaves to rmcp.
+        trial("matrix/rmcp-legacy-no-lane", || row(CLIENTS[0], false)),
+        trial("matrix/python-legacy-no-lane", || row(CLIENTS[2], false)),
     ]
 }
 
@@ -436,8 +440,12 @@ struct Fixture {
     _http: Vec<HttpServer>,
 }
 
-async fn start(client: ClientKind) -> Result<Fixture> {
-    let scratch = Scratch::new(&format!("matrix-{}", client.label()));
+async fn start(client: ClientKind, lane: bool) -> Result<Fixture> {
+    let scratch = Scratch::new(&format!(
+        "matrix-{}{}",
+        client.label(),
+        if lane { "" } else { "-no-lane" }
+    ));
     let generated = GENERATED.to_string();
     let tools = ["--tools", generated.as_str()];
     let legacy = ["--era", "legacy", tools[0], tools[1]];
@@ -460,7 +468,8 @@ async fn start(client: ClientKind) -> Result<Fixture> {
             everything_stdio("everything"),
         ],
     }));
-    let mux = MuxHttp::start(&config).await?;
+    let env: &[(&str, &str)] = if lane { &[] } else { &[("MCPMUX_LANE", "0")] };
+    let mux = MuxHttp::start_with(&config, env).await?;
     Ok(Fixture {
         scratch,
         mux,
@@ -480,16 +489,18 @@ struct Seen {
 }
 
 /// One client's row of the matrix.
-fn row(client: ClientKind) -> Result {
+fn row(client: ClientKind, lane: bool) -> Result {
     block_on(async move {
         let began = Instant::now();
-        let fixture = start(client).await?;
+        let fixture = start(client, lane).await?;
         let seen = match client {
             ClientKind::Rmcp(era) => rmcp_row(&fixture, era, client.label()).await,
             ClientKind::Python(mode) => python_row(&fixture, mode, client.label()).await,
         };
         let log = fixture.mux.log.text();
-        let log_path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("matrix-{}.log", client.label()));
+        let suffix = if lane { "" } else { "-no-lane" };
+        let log_path =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("matrix-{}{suffix}.log", client.label()));
         let _ = std::fs::write(&log_path, &log);
         let _ = fixture.mux.terminate().await;
         let seen = seen.map_err(|e| format!("{e}\n--- mcpmux log ({}) ---\n{log}", log_path.display()))?;

@@ -39,20 +39,20 @@ const IDLE: Duration = Duration::from_secs(2);
 const ACCEPT: &str = "application/json, text/event-stream";
 
 /// A raw HTTP client of the front, speaking JSON-RPC by hand.
-struct Raw {
+pub struct Raw {
     http: reqwest::Client,
     url: String,
 }
 
 impl Raw {
-    fn new(url: &str) -> Raw {
+    pub fn new(url: &str) -> Raw {
         Raw {
             http: reqwest::Client::new(),
             url: url.to_string(),
         }
     }
 
-    fn post(&self, body: &Value, session: Option<&str>) -> reqwest::RequestBuilder {
+    pub fn post(&self, body: &Value, session: Option<&str>) -> reqwest::RequestBuilder {
         let mut r = self
             .http
             .post(&self.url)
@@ -68,9 +68,14 @@ impl Raw {
     }
 
     /// A new 2025-11-25 session's id (initialize, then initialized).
-    async fn open(&self) -> Result<String> {
+    pub async fn open(&self) -> Result<String> {
+        self.open_with(json!({})).await
+    }
+
+    /// A new 2025-11-25 session of a client declaring `capabilities`.
+    pub async fn open_with(&self, capabilities: Value) -> Result<String> {
         let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
+            "protocolVersion": "2025-11-25", "capabilities": capabilities, "clientInfo": {"name": "raw", "version": "1"}}});
         let r = self.post(&init, None).send().await?;
         let status = r.status();
         let id = r
@@ -87,7 +92,7 @@ impl Raw {
     }
 
     /// A tools/call in session `id`: the HTTP status and the body.
-    async fn call(&self, id: &str, tool: &str, args: Value) -> Result<(u16, String)> {
+    pub async fn call(&self, id: &str, tool: &str, args: Value) -> Result<(u16, String)> {
         let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
             "params": {"name": tool, "arguments": args}});
         let r = self.post(&body, Some(id)).send().await?;
