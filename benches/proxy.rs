@@ -1,66 +1,179 @@
-//! The performance benchmark (`cargo bench --bench proxy`): mcpmux against a
-//! direct connection to the same backend, in the same run. It measures
-//! tools/call round trips (p50, p99, calls/s) over HTTP with 1 and 64
-//! concurrent callers — direct, through mcpmux to a stdio backend, and
-//! through mcpmux to the same HTTP backend — tools/list of 20 backends × 100
-//! tools, the time from start to ready against the slowest backend's own
-//! handshake, and idle RSS with 10 backends. The backend is the e2e test
-//! backend, this binary re-executed with `MCPMUX_TEST_BACKEND=1`.
-//! `-- --quick` shortens every phase (a smoke run, not a measurement);
-//! `-- --modern` makes the clients speak 2026-07-28 instead of 2025-11-25.
+//! The performance benchmark (`cargo bench --bench proxy`, or
+//! `scripts/bench`, which also installs the peer): mcpmux against `mcp-proxy`
+//! 0.6 (the fastest aggregating Rust peer, when installed in `.cache/`) and
+//! against a direct connection to the same backends, interleaved over
+//! several rounds, printing the median of each ratio. Every target sees the
+//! same load: a lean HTTP/1.1 client over 16 keep-alive connections, either
+//! all in one 2025-11-25 session or in 16 sessions, calling `echo` on 1 or
+//! 10 backends reached over stdio or over HTTP. The backend is this binary
+//! re-executed (`MCPMUX_BENCH_BACKEND=stdio|http`), a dependency-free MCP
+//! server of a few lines, so the proxy's own cost shows. "Direct" is that
+//! backend with no proxy: its HTTP endpoint, or, for a stdio backend, a
+//! client that drives the child's pipes itself. It also measures tools/list
+//! of 210 tools, start to ready with 10 backends, and idle RSS.
+//! `-- --rounds N`, `-- --span SECS`, `-- --quick` (a smoke run).
 
-#[path = "../tests/e2e/backend.rs"]
-mod backend;
-
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation, ProtocolVersion};
-use rmcp::service::RunningService;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-#[derive(Clone)]
-struct BenchClient;
-
-impl ClientHandler for BenchClient {
-    fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(ClientCapabilities::default(), Implementation::new("mcpmux-bench", "1"))
-            .with_protocol_version(ProtocolVersion::V_2025_11_25)
-    }
-}
-
-type Client = RunningService<RoleClient, BenchClient>;
-
-/// `--modern`: clients speak 2026-07-28 (server/discover) instead of initialize.
-static MODERN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+const CONNECTIONS: usize = 16;
+/// Tools each backend lists besides `echo` (10 backends: 210 tools).
+const EXTRA_TOOLS: usize = 20;
 
 fn main() {
-    if std::env::var_os("MCPMUX_TEST_BACKEND").is_some() {
-        backend::run();
-        return;
+    match std::env::var("MCPMUX_BENCH_BACKEND").as_deref() {
+        Ok("stdio") => return stdio_backend_main(),
+        Ok("http") => return http_backend_main(),
+        _ => {}
     }
-    let quick = std::env::args().any(|a| a == "--quick");
-    MODERN.store(
-        std::env::args().any(|a| a == "--modern"),
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1));
+    let quick = args.iter().any(|a| a == "--quick");
+    let rounds = value("--rounds")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 1 } else { 3 });
+    let span = value("--span")
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_millis(if quick { 300 } else { 2000 }));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    if let Err(e) = rt.block_on(run(quick)) {
+    if let Err(e) = rt.block_on(run(rounds, span)) {
         eprintln!("bench failed: {e}");
         std::process::exit(1);
     }
 }
+
+// ---------------------------------------------------------------------------
+// The backend: newline-delimited JSON-RPC on stdio, or JSON over HTTP.
+
+/// The answer to one message, if it asks for one.
+fn answer(message: &Value, name: &str) -> Option<Value> {
+    let id = message.get("id")?.clone();
+    let method = message.get("method")?.as_str()?;
+    let result = match method {
+        "initialize" => json!({
+            "protocolVersion": "2025-11-25",
+            "capabilities": {"tools": {"listChanged": true}},
+            "serverInfo": {"name": name, "version": "1"},
+        }),
+        "ping" => json!({}),
+        "tools/list" => {
+            let schema = json!({"type": "object", "properties": {"text": {"type": "string"}}});
+            let mut tools = vec![json!({"name": "echo", "description": "Returns its text.", "inputSchema": schema})];
+            tools.extend((0..EXTRA_TOOLS).map(|i| {
+                json!({"name": format!("tool_{i:02}"), "description": format!("Tool {i} of {name}."), "inputSchema": schema})
+            }));
+            json!({ "tools": tools })
+        }
+        "tools/call" => {
+            let text = message["params"]["arguments"]["text"].as_str().unwrap_or_default();
+            json!({"content": [{"type": "text", "text": format!("{name}: {text}")}]})
+        }
+        _ => {
+            return Some(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "method not found"}}));
+        }
+    };
+    Some(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+}
+
+fn backend_name() -> String {
+    std::env::var("MCPMUX_BENCH_NAME").unwrap_or_else(|_| "bench".into())
+}
+
+/// One thread: a line in, a line out; output flushed when no input waits.
+fn stdio_backend_main() {
+    let name = backend_name();
+    let stdin = std::io::stdin();
+    let mut input = std::io::BufReader::with_capacity(1 << 16, stdin.lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match input.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if let Ok(message) = serde_json::from_str::<Value>(&line)
+            && let Some(reply) = answer(&message, &name)
+        {
+            serde_json::to_writer(&mut out, &reply).unwrap();
+            out.write_all(b"\n").unwrap();
+        }
+        if input.buffer().is_empty() && out.flush().is_err() {
+            return;
+        }
+    }
+}
+
+/// A single-threaded streamable HTTP server answering every POST with JSON.
+fn http_backend_main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("LISTENING {}", listener.local_addr().unwrap().port());
+        let name: Arc<str> = backend_name().into();
+        let sessions = Arc::new(AtomicU64::new(1));
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = tcp.set_nodelay(true);
+            let (name, sessions) = (name.clone(), sessions.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let (name, sessions) = (name.clone(), sessions.clone());
+                    async move {
+                        let method = req.method().clone();
+                        let body = req.into_body().collect().await?.to_bytes();
+                        let mut response = http::Response::builder();
+                        if method != http::Method::POST {
+                            let status = if method == http::Method::DELETE { 200 } else { 405 };
+                            return Ok::<_, hyper::Error>(
+                                response.status(status).body(Full::new(Bytes::new())).unwrap(),
+                            );
+                        }
+                        let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        if message.get("method").and_then(Value::as_str) == Some("initialize") {
+                            let id = sessions.fetch_add(1, Ordering::Relaxed);
+                            response = response.header("mcp-session-id", format!("s{id}"));
+                        }
+                        Ok(match answer(&message, &name) {
+                            Some(reply) => response
+                                .header("content-type", "application/json")
+                                .body(Full::new(Bytes::from(serde_json::to_vec(&reply).unwrap())))
+                                .unwrap(),
+                            None => response.status(202).body(Full::new(Bytes::new())).unwrap(),
+                        })
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Processes.
 
 fn exe() -> String {
     std::env::current_exe().unwrap().display().to_string()
@@ -72,20 +185,32 @@ fn scratch() -> std::path::PathBuf {
     dir
 }
 
-fn stdio_backend(name: &str, tools: usize) -> Value {
-    json!({
-        "name": name,
-        "transport": "command",
-        "command": [exe(), "--name", name, "--tools", tools.to_string()],
-        "env": { "MCPMUX_TEST_BACKEND": "1" },
-    })
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Stdio,
+    Http,
 }
 
-/// The test backend serving HTTP; returns the child and its URL.
-async fn http_backend() -> Result<(tokio::process::Child, String)> {
+impl Kind {
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Stdio => "stdio",
+            Kind::Http => "HTTP",
+        }
+    }
+}
+
+/// One backend as the proxies see it: a command, or the URL of a running server.
+struct BackendSpec {
+    name: String,
+    url: Option<String>,
+    _server: Option<tokio::process::Child>,
+}
+
+async fn http_server(name: &str) -> Result<(tokio::process::Child, String)> {
     let mut child = tokio::process::Command::new(exe())
-        .args(["--name", "direct", "--http", "--era", "legacy"])
-        .env("MCPMUX_TEST_BACKEND", "1")
+        .env("MCPMUX_BENCH_BACKEND", "http")
+        .env("MCPMUX_BENCH_NAME", name)
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
@@ -98,15 +223,34 @@ async fn http_backend() -> Result<(tokio::process::Child, String)> {
     Ok((child, format!("http://127.0.0.1:{port}/mcp")))
 }
 
-/// mcpmux serving HTTP with `backends`; returns the child, its URL and when it logged ready.
-struct Mux {
+async fn backends(kind: Kind, n: usize) -> Result<Vec<BackendSpec>> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let name = format!("b{i}");
+        let (server, url) = match kind {
+            Kind::Http => {
+                let (child, url) = http_server(&name).await?;
+                (Some(child), Some(url))
+            }
+            Kind::Stdio => (None, None),
+        };
+        out.push(BackendSpec {
+            name,
+            url,
+            _server: server,
+        });
+    }
+    Ok(out)
+}
+
+/// A proxy under test: its process, its URL, and when it said it was ready.
+struct Proxy {
     child: tokio::process::Child,
     url: String,
     ready: tokio::sync::oneshot::Receiver<Instant>,
 }
 
-/// Follows a proxy's log: the URL mcpmux says it serves at, and when the
-/// line containing `ready_marker` appears.
+/// Follows a proxy's log for the URL it serves at and its ready line.
 fn watch(
     child: &mut tokio::process::Child,
     ready_marker: &'static str,
@@ -135,12 +279,19 @@ fn watch(
     (url_rx, ready_rx)
 }
 
-async fn mux(backends: Vec<Value>, page_size: usize) -> Result<Mux> {
-    let config = scratch().join(format!("mux-{}.yaml", backends.len()));
-    let body = json!({
-        "listen": { "transport": "http", "address": "127.0.0.1:0", "page_size": page_size },
-        "backends": backends,
-    });
+async fn mcpmux(specs: &[BackendSpec]) -> Result<Proxy> {
+    let backends: Vec<Value> = specs
+        .iter()
+        .map(|b| match &b.url {
+            Some(url) => json!({"name": b.name, "transport": "http", "endpoint": url}),
+            None => json!({
+                "name": b.name, "transport": "command", "command": [exe()],
+                "env": {"MCPMUX_BENCH_BACKEND": "stdio", "MCPMUX_BENCH_NAME": b.name},
+            }),
+        })
+        .collect();
+    let config = scratch().join(format!("mcpmux-{}.yaml", specs.len()));
+    let body = json!({"listen": {"transport": "http", "address": "127.0.0.1:0"}, "backends": backends});
     std::fs::write(&config, serde_json::to_string(&body)?)?;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpmux"))
         .args(["serve", "-c"])
@@ -153,7 +304,7 @@ async fn mux(backends: Vec<Value>, page_size: usize) -> Result<Mux> {
         .spawn()?;
     let (url_rx, ready) = watch(&mut child, " ready: ");
     let url = tokio::time::timeout(Duration::from_secs(30), url_rx).await??;
-    Ok(Mux { child, url, ready })
+    Ok(Proxy { child, url, ready })
 }
 
 /// The mcp-proxy crate (tower-mcp), when `scripts/bench` has installed it.
@@ -163,25 +314,24 @@ fn mcp_proxy_binary() -> Option<std::path::PathBuf> {
 }
 
 /// mcp-proxy with the same backends (TOML config, names joined by `__`).
-async fn mcp_proxy(binary: &std::path::Path, backends: &[Value]) -> Result<Mux> {
+async fn mcp_proxy(binary: &std::path::Path, specs: &[BackendSpec]) -> Result<Proxy> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut toml =
         format!("[proxy]\nname = \"bench\"\nseparator = \"__\"\n[proxy.listen]\nhost = \"127.0.0.1\"\nport = {port}\n");
-    for b in backends {
-        let name = b["name"].as_str().unwrap_or_default();
-        if let Some(url) = b["endpoint"].as_str() {
-            toml += &format!("[[backends]]\nname = \"{name}\"\ntransport = \"http\"\nurl = \"{url}\"\n");
-        } else {
-            // JSON strings are valid TOML basic strings.
-            let argv: Vec<String> = b["command"].as_array().unwrap().iter().map(|a| a.to_string()).collect();
-            toml += &format!(
-                "[[backends]]\nname = \"{name}\"\ntransport = \"stdio\"\ncommand = {}\nargs = [{}]\n[backends.env]\nMCPMUX_TEST_BACKEND = \"1\"\n",
-                argv[0],
-                argv[1..].join(", ")
-            );
+    for b in specs {
+        let name = &b.name;
+        match &b.url {
+            Some(url) => toml += &format!("[[backends]]\nname = \"{name}\"\ntransport = \"http\"\nurl = \"{url}\"\n"),
+            None => {
+                toml += &format!(
+                    "[[backends]]\nname = \"{name}\"\ntransport = \"stdio\"\ncommand = {}\nargs = []\n\
+                     [backends.env]\nMCPMUX_BENCH_BACKEND = \"stdio\"\nMCPMUX_BENCH_NAME = \"{name}\"\n",
+                    Value::String(exe())
+                )
+            }
         }
     }
-    let config = scratch().join(format!("mcp-proxy-{}.toml", backends.len()));
+    let config = scratch().join(format!("mcp-proxy-{}.toml", specs.len()));
     std::fs::write(&config, toml)?;
     let mut child = tokio::process::Command::new(binary)
         .arg("-c")
@@ -193,44 +343,207 @@ async fn mcp_proxy(binary: &std::path::Path, backends: &[Value]) -> Result<Mux> 
         .kill_on_drop(true)
         .spawn()?;
     let (_, ready) = watch(&mut child, "Proxy ready");
-    Ok(Mux {
+    Ok(Proxy {
         child,
         url: format!("http://127.0.0.1:{port}/"),
         ready,
     })
 }
 
-async fn connect(url: &str) -> Result<Client> {
-    let config = StreamableHttpClientTransportConfig::with_uri(url.to_string()).max_concurrent_requests(64);
-    if MODERN.load(std::sync::atomic::Ordering::Relaxed) {
-        let mode = rmcp::ClientLifecycleMode::Discover {
-            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-        };
-        return Ok(rmcp::ClientServiceExt::serve_with_lifecycle(
-            BenchClient,
-            StreamableHttpClientTransport::from_config(config),
-            mode,
-        )
-        .await?);
-    }
-    Ok(BenchClient
-        .serve(StreamableHttpClientTransport::from_config(config))
-        .await?)
+// ---------------------------------------------------------------------------
+// The load: HTTP/1.1 keep-alive connections posting tools/call.
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn open(url: &str) -> Result<Sender> {
+    let uri: http::Uri = url.parse()?;
+    let addr = format!("{}:{}", uri.host().ok_or("host")?, uri.port_u16().unwrap_or(80));
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
 }
 
-async fn call(client: &Client, tool: &str) -> Result {
-    let mut params = CallToolRequestParams::new(tool.to_string());
-    params.arguments = json!({"text": "ping"}).as_object().cloned();
-    let r = client.peer().call_tool(params).await?;
-    if r.is_error == Some(true) {
-        return Err(format!("{tool} failed").into());
+async fn post(sender: &mut Sender, url: &str, session: Option<&str>, body: Bytes) -> Result<(http::HeaderMap, Bytes)> {
+    let mut req = http::Request::post(url)
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25");
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s);
     }
-    Ok(())
+    sender.ready().await?;
+    let response = sender.send_request(req.body(Full::new(body))?).await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    if !status.is_success() {
+        return Err(format!("{url}: HTTP {status}: {}", String::from_utf8_lossy(&bytes)).into());
+    }
+    Ok((headers, bytes))
 }
 
+/// Opens a 2025-11-25 session on `sender` and returns its id.
+async fn initialize(sender: &mut Sender, url: &str) -> Result<Option<String>> {
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "mcpmux-bench", "version": "1"}}});
+    let (headers, _) = post(sender, url, None, serde_json::to_vec(&init)?.into()).await?;
+    let session = headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    post(sender, url, session.as_deref(), serde_json::to_vec(&done)?.into()).await?;
+    Ok(session)
+}
+
+fn call_body(id: u64, tool: &str) -> Bytes {
+    format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{"text":"ping"}}}}}}"#)
+        .into()
+}
+
+/// Where one connection sends its calls.
+trait Target: Send + Sync {
+    fn call(&self, conn: usize, id: u64) -> impl Future<Output = Result> + Send;
+}
+
+/// One load connection: its sender, the URL, its session and the tool it calls.
+type Conn = (Sender, String, Option<String>, String);
+
+/// An HTTP endpoint (a proxy, or one of the HTTP backends directly).
+struct HttpTarget {
+    conns: Vec<tokio::sync::Mutex<Conn>>,
+}
+
+impl HttpTarget {
+    /// `urls[i % urls.len()]` with `tools[i % tools.len()]` for connection i;
+    /// `shared_session`: one session per URL for all its connections.
+    async fn new(urls: &[String], tools: &[String], shared_session: bool) -> Result<HttpTarget> {
+        let mut shared: HashMap<String, Option<String>> = HashMap::new();
+        let mut conns = Vec::new();
+        for i in 0..CONNECTIONS {
+            let url = urls[i % urls.len()].clone();
+            let mut sender = open(&url).await?;
+            let session = match shared.get(&url) {
+                Some(s) if shared_session => s.clone(),
+                _ => {
+                    let s = initialize(&mut sender, &url).await?;
+                    shared.insert(url.clone(), s.clone());
+                    s
+                }
+            };
+            conns.push(tokio::sync::Mutex::new((
+                sender,
+                url,
+                session,
+                tools[i % tools.len()].clone(),
+            )));
+        }
+        Ok(HttpTarget { conns })
+    }
+}
+
+impl Target for HttpTarget {
+    async fn call(&self, conn: usize, id: u64) -> Result {
+        let mut c = self.conns[conn].lock().await;
+        let (sender, url, session, tool) = &mut *c;
+        let (_, body) = post(sender, url, session.as_deref(), call_body(id, tool)).await?;
+        if !contains(&body, b": ping\"") {
+            return Err(format!("unexpected answer: {}", String::from_utf8_lossy(&body)).into());
+        }
+        Ok(())
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A client driving stdio backends' pipes itself: one writer and one reader
+/// per child, answers matched to callers by id.
+struct PipeTarget {
+    children: Vec<Pipe>,
+}
+
+type Waiters = Arc<Mutex<HashMap<u64, tokio::sync::oneshot::Sender<String>>>>;
+
+struct Pipe {
+    _child: tokio::process::Child,
+    stdin: tokio::sync::Mutex<tokio::process::ChildStdin>,
+    waiters: Waiters,
+}
+
+impl PipeTarget {
+    async fn new(n: usize) -> Result<PipeTarget> {
+        let mut children = Vec::new();
+        for i in 0..n {
+            let mut child = tokio::process::Command::new(exe())
+                .env("MCPMUX_BENCH_BACKEND", "stdio")
+                .env("MCPMUX_BENCH_NAME", format!("b{i}"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()?;
+            let waiters: Waiters = Arc::default();
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            let w = waiters.clone();
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let id = serde_json::from_str::<Value>(&line).ok().and_then(|v| v["id"].as_u64());
+                    if let Some(tx) = id.and_then(|id| w.lock().unwrap().remove(&id)) {
+                        let _ = tx.send(line);
+                    }
+                }
+            });
+            let pipe = Pipe {
+                stdin: tokio::sync::Mutex::new(child.stdin.take().unwrap()),
+                _child: child,
+                waiters,
+            };
+            let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcpmux-bench","version":"1"}}}"#;
+            pipe.request(0, init.as_bytes()).await?;
+            pipe.stdin
+                .lock()
+                .await
+                .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
+                .await?;
+            children.push(pipe);
+        }
+        Ok(PipeTarget { children })
+    }
+}
+
+impl Pipe {
+    async fn request(&self, id: u64, line: &[u8]) -> Result<String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.waiters.lock().unwrap().insert(id, tx);
+        {
+            let mut stdin = self.stdin.lock().await;
+            stdin.write_all(line).await?;
+            stdin.write_all(b"\n").await?;
+        }
+        Ok(rx.await?)
+    }
+}
+
+impl Target for PipeTarget {
+    async fn call(&self, conn: usize, id: u64) -> Result {
+        let answer = self.children[conn % self.children.len()]
+            .request(id, &call_body(id, "echo"))
+            .await?;
+        if !answer.contains(": ping\"") {
+            return Err(format!("unexpected answer: {answer}").into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
 struct Stats {
     p50: Duration,
-    p99: Duration,
     per_sec: f64,
 }
 
@@ -238,27 +551,28 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// `callers` sessions calling `tool` back to back for `span` (after a warm-up).
-async fn load(url: &str, tool: &str, callers: usize, span: Duration) -> Result<Stats> {
-    let mut clients = Vec::new();
-    for _ in 0..callers {
-        clients.push(Arc::new(connect(url).await?));
-    }
-    for c in &clients {
-        for _ in 0..20 {
-            call(c, tool).await?;
-        }
-    }
+/// Every connection calling back to back for `span`, after a short warm-up.
+async fn load<T: Target + 'static>(target: Arc<T>, span: Duration) -> Result<Stats> {
+    let ids = Arc::new(AtomicU64::new(1));
+    let warm_up = span / 5;
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for c in clients {
-        let tool = tool.to_string();
+    for conn in 0..CONNECTIONS {
+        let (target, ids) = (target.clone(), ids.clone());
         tasks.spawn(async move {
             let mut samples = Vec::new();
-            while start.elapsed() < span {
+            let mut measured_from = None;
+            loop {
+                let now = start.elapsed();
+                if now >= warm_up + span {
+                    break;
+                }
                 let t = Instant::now();
-                call(&c, &tool).await?;
-                samples.push(t.elapsed());
+                target.call(conn, ids.fetch_add(1, Ordering::Relaxed)).await?;
+                if now >= warm_up {
+                    measured_from.get_or_insert(now);
+                    samples.push(t.elapsed());
+                }
             }
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(samples)
         });
@@ -267,298 +581,184 @@ async fn load(url: &str, tool: &str, callers: usize, span: Duration) -> Result<S
     while let Some(r) = tasks.join_next().await {
         all.extend(r??);
     }
-    let elapsed = start.elapsed();
     all.sort();
     Ok(Stats {
         p50: percentile(&all, 0.5),
-        p99: percentile(&all, 0.99),
-        per_sec: all.len() as f64 / elapsed.as_secs_f64(),
+        per_sec: all.len() as f64 / span.as_secs_f64(),
     })
 }
 
-/// How long mcpmux takes to answer tools/list for 20 x 100 tools from its
-/// snapshot: the page, the owned result rmcp takes, and its JSON.
-fn snapshot_answer(rounds: usize) -> Vec<Duration> {
-    use mcpmux::router::{Router, Source};
-    use rmcp::model::{ListToolsResult, Tool};
-    let schema = Arc::new(
-        json!({"type": "object", "properties": {"text": {"type": "string"}}})
-            .as_object()
-            .unwrap()
-            .clone(),
-    );
-    let catalogs: Vec<Vec<Tool>> = (0..20)
-        .map(|b| {
-            (0..100)
-                .map(|i| {
-                    Tool::new(
-                        format!("tool_{i:03}"),
-                        format!("Tool {i} of backend {b}."),
-                        schema.clone(),
-                    )
-                })
-                .collect()
-        })
-        .collect();
-    let names: Vec<std::sync::Arc<str>> = (0..20).map(|b| format!("b{b:02}").into()).collect();
-    let sources: Vec<Source<'_>> = catalogs
-        .iter()
-        .enumerate()
-        .map(|(i, tools)| Source::tools(&names[i], &names[i], None, tools))
-        .collect();
-    let router = Router::build(1, &sources);
-    let mut out = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let t = Instant::now();
-        let (page, _) = router.page(&router.tools.items, None, 5000).unwrap();
-        let result = ListToolsResult::with_all_items(page.to_vec());
-        let bytes = serde_json::to_vec(&result).unwrap();
-        std::hint::black_box(bytes);
-        out.push(t.elapsed());
-    }
-    out.sort();
-    out
+// ---------------------------------------------------------------------------
+// The run.
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
 }
 
-fn ratios(who: &str, callers: usize, direct: &Stats, stdio: &Stats, http: &Stats) {
-    println!(
-        "| {who} / direct (stdio / HTTP backend) | {callers} | {:.2}x / {:.2}x | {:.2}x / {:.2}x | {:.2}x / {:.2}x |",
-        stdio.p50.as_secs_f64() / direct.p50.as_secs_f64(),
-        http.p50.as_secs_f64() / direct.p50.as_secs_f64(),
-        stdio.p99.as_secs_f64() / direct.p99.as_secs_f64(),
-        http.p99.as_secs_f64() / direct.p99.as_secs_f64(),
-        stdio.per_sec / direct.per_sec,
-        http.per_sec / direct.per_sec,
-    );
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn rss_kib(pid: u32) -> Result<u64> {
+fn rss_mib(pid: u32) -> Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).ok_or("no VmRSS")?;
-    Ok(line.split_whitespace().nth(1).ok_or("VmRSS value")?.parse()?)
+    Ok(line.split_whitespace().nth(1).ok_or("VmRSS value")?.parse::<f64>()? / 1024.0)
 }
 
-async fn run(quick: bool) -> Result {
-    let span = if quick {
-        Duration::from_millis(500)
-    } else {
-        Duration::from_secs(5)
-    };
-    let era = if MODERN.load(std::sync::atomic::Ordering::Relaxed) {
-        "2026-07-28"
-    } else {
-        "2025-11-25"
-    };
+/// One row of results: a scenario's figures per round for each target.
+struct Row {
+    label: String,
+    direct: Vec<Stats>,
+    mux: Vec<Stats>,
+    peer: Vec<Stats>,
+}
+
+async fn proxy_target(p: &Proxy, n: usize, shared: bool) -> Result<Arc<HttpTarget>> {
+    let tools: Vec<String> = (0..n).map(|i| format!("b{i}__echo")).collect();
+    Ok(Arc::new(
+        HttpTarget::new(std::slice::from_ref(&p.url), &tools, shared).await?,
+    ))
+}
+
+async fn run(rounds: usize, span: Duration) -> Result {
     println!(
-        "mcpmux benchmark ({} per phase; clients speak {era}; machine: {} cores)",
-        ms(span),
+        "mcpmux benchmark: {rounds} round(s), {:.1} s per measurement, {CONNECTIONS} connections, 2025-11-25 sessions, {} cores",
+        span.as_secs_f64(),
         std::thread::available_parallelism()?
     );
-
-    // 1. tools/call round trips and throughput over HTTP.
-    let (_direct_child, direct_url) = http_backend().await?;
-    let pair = vec![
-        stdio_backend("local", 0),
-        json!({"name": "remote", "transport": "http", "endpoint": direct_url}),
-    ];
-    let mut m = mux(pair.clone(), 1000).await?;
-    tokio::time::timeout(Duration::from_secs(30), &mut m.ready).await??;
-    let mut other = match mcp_proxy_binary() {
-        Some(bin) => Some(mcp_proxy(&bin, &pair).await?),
-        None => None,
-    };
-    if let Some(o) = other.as_mut() {
-        tokio::time::timeout(Duration::from_secs(30), &mut o.ready).await??;
+    let peer_bin = mcp_proxy_binary();
+    if peer_bin.is_none() {
+        println!("(mcp-proxy is not installed in .cache/: scripts/bench installs it; its columns stay empty)");
     }
-    println!("\n## tools/call over HTTP (client -> [mcpmux ->] backend)");
-    println!("| path | callers | p50 | p99 | calls/s |");
-    println!("|---|---:|---:|---:|---:|");
-    for callers in [1, 64] {
-        let direct = load(&direct_url, "echo", callers, span).await?;
-        let via_stdio = load(&m.url, "local__echo", callers, span).await?;
-        let via_http = load(&m.url, "remote__echo", callers, span).await?;
-        for (name, s) in [
-            ("direct to the backend", &direct),
-            ("mcpmux, backend over stdio", &via_stdio),
-            ("mcpmux, backend over HTTP", &via_http),
-        ] {
-            println!(
-                "| {name} | {callers} | {} | {} | {:.0} |",
-                ms(s.p50),
-                ms(s.p99),
-                s.per_sec
-            );
-        }
-        ratios("mcpmux", callers, &direct, &via_stdio, &via_http);
-        if let Some(o) = &other {
-            let o_stdio = load(&o.url, "local__echo", callers, span).await?;
-            let o_http = load(&o.url, "remote__echo", callers, span).await?;
-            for (name, s) in [
-                ("mcp-proxy 0.6, backend over stdio", &o_stdio),
-                ("mcp-proxy 0.6, backend over HTTP", &o_http),
-            ] {
-                println!(
-                    "| {name} | {callers} | {} | {} | {:.0} |",
-                    ms(s.p50),
-                    ms(s.p99),
-                    s.per_sec
-                );
+    let mut rows = Vec::new();
+    for kind in [Kind::Stdio, Kind::Http] {
+        for n in [1, 10] {
+            let specs = backends(kind, n).await?;
+            let mut mux = mcpmux(&specs).await?;
+            tokio::time::timeout(Duration::from_secs(60), &mut mux.ready).await??;
+            let mut peer = match &peer_bin {
+                Some(bin) => Some(mcp_proxy(bin, &specs).await?),
+                None => None,
+            };
+            if let Some(p) = peer.as_mut() {
+                tokio::time::timeout(Duration::from_secs(60), &mut p.ready).await??;
             }
-            ratios("mcp-proxy", callers, &direct, &o_stdio, &o_http);
+            let pipes = match kind {
+                Kind::Stdio => Some(Arc::new(PipeTarget::new(n).await?)),
+                Kind::Http => None,
+            };
+            let urls: Vec<String> = specs.iter().filter_map(|s| s.url.clone()).collect();
+            for shared in [true, false] {
+                let mut row = Row {
+                    label: format!(
+                        "{n} {} backend{}, {}",
+                        kind.label(),
+                        if n > 1 { "s" } else { "" },
+                        if shared { "1 session" } else { "16 sessions" }
+                    ),
+                    direct: vec![],
+                    mux: vec![],
+                    peer: vec![],
+                };
+                for round in 0..rounds {
+                    // Rotate the order, so that no target always runs first.
+                    for k in 0..3 {
+                        match (round + k) % 3 {
+                            0 => row.direct.push(match &pipes {
+                                Some(p) => load(p.clone(), span).await?,
+                                None => {
+                                    let t = HttpTarget::new(&urls, &["echo".into()], shared).await?;
+                                    load(Arc::new(t), span).await?
+                                }
+                            }),
+                            1 => row.mux.push(load(proxy_target(&mux, n, shared).await?, span).await?),
+                            _ => {
+                                if let Some(p) = &peer {
+                                    row.peer.push(load(proxy_target(p, n, shared).await?, span).await?);
+                                }
+                            }
+                        }
+                    }
+                }
+                eprintln!("measured: {}", row.label);
+                rows.push(row);
+            }
         }
     }
-    drop(m);
-    drop(other);
 
-    // The hop mcpmux adds, on its own: an rmcp client talking to the backend over stdio.
-    let mut cmd = tokio::process::Command::new(exe());
-    cmd.args(["--name", "pipe"]).env("MCPMUX_TEST_BACKEND", "1");
-    let pipe = BenchClient.serve(TokioChildProcess::new(cmd)?).await?;
-    let mut samples = Vec::new();
-    let start = Instant::now();
-    while start.elapsed() < span {
-        let t = Instant::now();
-        call(&pipe, "echo").await?;
-        samples.push(t.elapsed());
-    }
-    samples.sort();
+    println!("\n## tools/call (medians over the rounds; ratios are medians of per-round ratios)");
     println!(
-        "| for reference: a client straight to the backend over stdio | 1 | {} | {} | {:.0} |",
-        ms(percentile(&samples, 0.5)),
-        ms(percentile(&samples, 0.99)),
-        samples.len() as f64 / start.elapsed().as_secs_f64()
+        "| backends, sessions | direct p50 / calls/s | mcpmux p50 / calls/s | mcp-proxy p50 / calls/s | \
+         p50 mcpmux÷peer | p50 mcpmux÷direct | calls/s mcpmux÷peer | calls/s mcpmux÷direct |"
     );
-    drop(pipe);
-
-    // 2. tools/list of 20 backends x 100 tools, answered from the snapshot.
-    let backends: Vec<Value> = (0..20).map(|i| stdio_backend(&format!("b{i:02}"), 90)).collect(); // 10 fixed tools + 90
-    let mut m = mux(backends, 5000).await?;
-    tokio::time::timeout(Duration::from_secs(60), &mut m.ready).await??;
-    let client = connect(&m.url).await?;
-    // The same 2000 tools from one backend, directly.
-    let mut big = tokio::process::Command::new(exe());
-    big.args(["--name", "big", "--http", "--tools", "1990"])
-        .env("MCPMUX_TEST_BACKEND", "1")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true);
-    let mut big = big.spawn()?;
-    let line = BufReader::new(big.stdout.take().unwrap())
-        .lines()
-        .next_line()
-        .await?
-        .unwrap_or_default();
-    let big_url = format!(
-        "http://127.0.0.1:{}/mcp",
-        line.strip_prefix("LISTENING ").ok_or("big backend")?
-    );
-    let one = connect(&big_url).await?;
-    let rounds = if quick { 20 } else { 300 };
-    let mut timings = Vec::new();
-    let mut direct_timings = Vec::new();
-    let mut count = 0;
-    let mut direct_count = 0;
-    for _ in 0..rounds {
-        let t = Instant::now();
-        count = client.peer().list_tools(None).await?.tools.len();
-        timings.push(t.elapsed());
-        let t = Instant::now();
-        direct_count = one.peer().list_tools(None).await?.tools.len();
-        direct_timings.push(t.elapsed());
-    }
-    timings.sort();
-    direct_timings.sort();
-    println!("\n## tools/list over HTTP");
-    println!("| what | tools | p50 | p99 |");
-    println!("|---|---:|---:|---:|");
-    println!(
-        "| mcpmux, 20 backends x 100 tools | {count} | {} | {} |",
-        ms(percentile(&timings, 0.5)),
-        ms(percentile(&timings, 0.99))
-    );
-    println!(
-        "| one backend directly, the same number of tools | {direct_count} | {} | {} |",
-        ms(percentile(&direct_timings, 0.5)),
-        ms(percentile(&direct_timings, 0.99))
-    );
-    let snapshot = snapshot_answer(rounds);
-    println!(
-        "| mcpmux's own share, in process: snapshot page -> owned result -> JSON | 2000 | {} | {} |",
-        ms(percentile(&snapshot, 0.5)),
-        ms(percentile(&snapshot, 0.99))
-    );
-    drop(m);
-
-    // 3. Start to ready with 10 backends, against the slowest backend's own start.
-    let mut slowest_direct = Duration::ZERO;
-    let mut direct = tokio::task::JoinSet::new();
-    for i in 0..10 {
-        direct.spawn(async move {
-            let t = Instant::now();
-            let mut cmd = tokio::process::Command::new(exe());
-            cmd.args(["--name", &format!("d{i}")]).env("MCPMUX_TEST_BACKEND", "1");
-            let client = BenchClient.serve(TokioChildProcess::new(cmd)?).await?;
-            client.peer().list_all_tools().await?;
-            let elapsed = t.elapsed();
-            drop(client);
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(elapsed)
-        });
-    }
-    while let Some(r) = direct.join_next().await {
-        slowest_direct = slowest_direct.max(r??);
-    }
-    let backends: Vec<Value> = (0..10).map(|i| stdio_backend(&format!("r{i}"), 0)).collect();
-    let started = Instant::now();
-    let mut m = mux(backends, 1000).await?;
-    let ready = tokio::time::timeout(Duration::from_secs(60), &mut m.ready).await??;
-    let to_ready = ready.duration_since(started);
-    tokio::time::sleep(if quick {
-        Duration::from_millis(200)
-    } else {
-        Duration::from_secs(3)
-    })
-    .await;
-    let rss = rss_kib(m.child.id().ok_or("mcpmux exited")?)?;
-    println!("\n## start-up and memory, 10 stdio backends");
-    println!("| what | value |");
-    println!("|---|---:|");
-    println!(
-        "| mcpmux: start to ready (process spawn to the `ready` log line) | {} |",
-        ms(to_ready)
-    );
-    println!(
-        "| slowest of 10 backends started directly (spawn, handshake, tools/list) | {} |",
-        ms(slowest_direct)
-    );
-    println!("| difference | {} |", ms(to_ready.saturating_sub(slowest_direct)));
-    println!(
-        "| mcpmux idle RSS (children not counted) | {:.1} MiB |",
-        rss as f64 / 1024.0
-    );
-    drop(m);
-    if let Some(bin) = mcp_proxy_binary() {
-        let backends: Vec<Value> = (0..10).map(|i| stdio_backend(&format!("p{i}"), 0)).collect();
-        let started = Instant::now();
-        let mut o = mcp_proxy(&bin, &backends).await?;
-        let ready = tokio::time::timeout(Duration::from_secs(60), &mut o.ready).await??;
-        tokio::time::sleep(if quick {
-            Duration::from_millis(200)
-        } else {
-            Duration::from_secs(3)
-        })
-        .await;
-        let rss = rss_kib(o.child.id().ok_or("mcp-proxy exited")?)?;
-        let to_ready = ready.duration_since(started);
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let fig = |s: &[Stats]| {
+        if s.is_empty() {
+            return "–".to_string();
+        }
+        let p50 = median(s.iter().map(|x| x.p50.as_secs_f64()).collect());
+        let rate = median(s.iter().map(|x| x.per_sec).collect());
+        format!("{} / {:.1}k", us(Duration::from_secs_f64(p50)), rate / 1000.0)
+    };
+    let ratio = |a: &[Stats], b: &[Stats], f: fn(&Stats) -> f64| {
+        if a.is_empty() || b.is_empty() {
+            return "–".to_string();
+        }
+        format!("{:.2}×", median(a.iter().zip(b).map(|(x, y)| f(x) / f(y)).collect()))
+    };
+    let p50 = |s: &Stats| s.p50.as_secs_f64();
+    let rate = |s: &Stats| s.per_sec;
+    for r in &rows {
         println!(
-            "| mcp-proxy 0.6: start to ready (spawn to its `Proxy ready` log line) | {} |",
-            ms(to_ready)
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.label,
+            fig(&r.direct),
+            fig(&r.mux),
+            fig(&r.peer),
+            ratio(&r.mux, &r.peer, p50),
+            ratio(&r.mux, &r.direct, p50),
+            ratio(&r.mux, &r.peer, rate),
+            ratio(&r.mux, &r.direct, rate),
         );
+    }
+
+    // tools/list of 210 tools, start to ready and idle RSS with 10 stdio backends.
+    println!("\n## tools/list (210 tools), start-up and memory, 10 stdio backends");
+    println!("| target | tools/list p50 | start to ready | idle RSS (children not counted) |");
+    println!("|---|---:|---:|---:|");
+    let specs = backends(Kind::Stdio, 10).await?;
+    let mut targets: Vec<(&str, Option<&std::path::PathBuf>)> = vec![("mcpmux", None)];
+    if let Some(bin) = &peer_bin {
+        targets.push(("mcp-proxy 0.6", Some(bin)));
+    }
+    for (label, bin) in targets {
+        let started = Instant::now();
+        let mut p = match bin {
+            None => mcpmux(&specs).await?,
+            Some(bin) => mcp_proxy(bin, &specs).await?,
+        };
+        let ready = tokio::time::timeout(Duration::from_secs(60), &mut p.ready).await??;
+        let to_ready = ready.duration_since(started);
+        let mut sender = open(&p.url).await?;
+        let session = initialize(&mut sender, &p.url).await?;
+        let list = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+        let mut times = Vec::new();
+        let mut tools = 0;
+        for _ in 0..if rounds > 1 { 300 } else { 30 } {
+            let t = Instant::now();
+            let (_, body) = post(&mut sender, &p.url, session.as_deref(), list.clone()).await?;
+            times.push(t.elapsed());
+            tools = String::from_utf8_lossy(&body).matches("\"inputSchema\"").count();
+        }
+        times.sort();
+        drop(sender);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let rss = rss_mib(p.child.id().ok_or("the proxy exited")?)?;
         println!(
-            "| mcp-proxy 0.6 idle RSS (children not counted) | {:.1} MiB |",
-            rss as f64 / 1024.0
+            "| {label} | {} ({tools} tools) | {:.0} ms | {rss:.1} MiB |",
+            us(percentile(&times, 0.5)),
+            to_ready.as_secs_f64() * 1000.0
         );
     }
     let _ = std::fs::remove_dir_all(scratch());
