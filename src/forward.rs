@@ -20,7 +20,7 @@ use rmcp::model::{
 };
 use rmcp::service::{OriginatingRequestId, PeerRequestOptions, RequestContext, ServiceError};
 use rmcp::{ErrorData, Peer, RoleClient, RoleServer};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::backend::Backend;
 use crate::bridge::Era;
@@ -79,7 +79,9 @@ impl Hub {
             .map(|level| (ctx.peer.clone(), level));
         let wants_notifications = client_token.is_some() || log.is_some();
         // A 2026-07-28 client is asked through input-required results.
-        let (asks_tx, asks) = mpsc::unbounded_channel();
+        // (futures' channel: tokio's allocates a block of 32 slots up front,
+        // on every call, for questions almost no call asks.)
+        let (asks_tx, asks) = futures::channel::mpsc::unbounded();
         let caller = Caller {
             peer: ctx.peer.clone(),
             request: ctx.id.clone(),
@@ -147,7 +149,7 @@ impl Hub {
                     }
                 };
             }
-            Some(first) = asks.recv() => first,
+            Some(first) = futures::StreamExt::next(asks) => first,
             // (Dropping `pending` tells the backend.)
             () = ctx.ct.cancelled() => return Err(Failure::Cancelled),
         };
@@ -357,7 +359,7 @@ pub(crate) struct Pending {
     kind: std::mem::Discriminant<ClientRequest>,
     call: InFlight,
     route: RouteGuard,
-    asks: mpsc::UnboundedReceiver<InputAsk>,
+    asks: futures::channel::mpsc::UnboundedReceiver<InputAsk>,
     wants_notifications: bool,
 }
 

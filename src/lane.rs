@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures::StreamExt;
+use futures::channel::mpsc;
 use http_body_util::{BodyExt, Either, Full, Limited, StreamBody};
 use hyper::body::Frame;
 use rmcp::model::{
@@ -31,7 +33,7 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, Service};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::front::FrontHandler;
@@ -194,7 +196,7 @@ impl Lane {
         let ct = CancellationToken::new();
         let key = (session.clone(), id.clone());
         self.calls.lock().unwrap().insert(key.clone(), ct.clone());
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::unbounded();
         let mut ctx = RequestContext::new(id.clone(), peer);
         ctx.ct = ct;
         ctx.meta = meta;
@@ -269,7 +271,7 @@ impl Asker {
         };
         let gone = || ErrorData::internal_error("the client's call has ended", None);
         self.tx
-            .send(ServerJsonRpcMessage::request(request, RequestId::String(id)))
+            .unbounded_send(ServerJsonRpcMessage::request(request, RequestId::String(id)))
             .map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
     }
@@ -325,7 +327,7 @@ async fn respond(mut work: Detached, mut rx: mpsc::UnboundedReceiver<ServerJsonR
     let first = tokio::select! {
         biased;
         answer = &mut work => return json(&answer),
-        Some(first) = rx.recv() => first,
+        Some(first) = rx.next() => first,
     };
     let events = futures::stream::unfold((Some(first), Some(work), rx), |(first, work, mut rx)| async move {
         if let Some(m) = first {
@@ -334,7 +336,7 @@ async fn respond(mut work: Detached, mut rx: mpsc::UnboundedReceiver<ServerJsonR
         let mut work = work?;
         tokio::select! {
             biased;
-            Some(m) = rx.recv() => Some((event(&m), (None, Some(work), rx))),
+            Some(m) = rx.next() => Some((event(&m), (None, Some(work), rx))),
             answer = &mut work => Some((event(&answer), (None, None, rx))),
         }
     });

@@ -68,7 +68,7 @@ pub struct Caller {
     pub capabilities: Option<ClientCapabilities>,
     /// Where a 2026-07-28 client's questions go (the call turns them into an
     /// input-required result).
-    pub asks: Option<tokio::sync::mpsc::UnboundedSender<crate::forward::InputAsk>>,
+    pub asks: Option<futures::channel::mpsc::UnboundedSender<crate::forward::InputAsk>>,
     /// The backend connection the call went out on (`Backend::epoch`).
     pub epoch: u64,
     /// A call answered by the fast lane asks its client there.

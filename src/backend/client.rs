@@ -183,7 +183,7 @@ impl BackendClient {
         };
         let asks = caller.asks.ok_or("the client call takes no questions")?;
         let (answer, answered) = tokio::sync::oneshot::channel();
-        asks.send(InputAsk { input, answer })
+        asks.unbounded_send(InputAsk { input, answer })
             .map_err(|_| "the client call has ended".to_string())?;
         let value = tokio::select! {
             r = answered => r.map_err(|_| "the client did not retry the call in time".to_string())?.map_err(|e| e.message.to_string())?,
