@@ -98,6 +98,27 @@ impl Backend {
             Backend::Http(v) => &v.prefix,
         }
     }
+    /// Which of its tools are offered, by their own names (without the prefix).
+    pub fn tools(&self) -> &Filter {
+        match self {
+            Backend::Command(v) => &v.tools,
+            Backend::Http(v) => &v.tools,
+        }
+    }
+    /// Which of its prompts are offered, by their own names.
+    pub fn prompts(&self) -> &Filter {
+        match self {
+            Backend::Command(v) => &v.prompts,
+            Backend::Http(v) => &v.prompts,
+        }
+    }
+    /// Which of its resources and resource templates are offered, by their own URIs (templates by their URI template).
+    pub fn resources(&self) -> &Filter {
+        match self {
+            Backend::Command(v) => &v.resources,
+            Backend::Http(v) => &v.resources,
+        }
+    }
     /// How long a call may go without an answer or a progress notification before it fails with an error naming the backend.
     pub fn timeout(&self) -> &::std::time::Duration {
         match self {
@@ -125,6 +146,15 @@ pub struct CommandBackend {
     /// Public prefix of this backend's tools (<prefix>__<tool>); defaults to the backend's name. An empty prefix exposes the tools under their own names (a clash with another backend is reported).
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub prefix: ::std::option::Option<::std::string::String>,
+    /// Which of its tools are offered, by their own names (without the prefix).
+    #[serde(default = "__defaults::command_backend__tools")]
+    pub tools: Filter,
+    /// Which of its prompts are offered, by their own names.
+    #[serde(default = "__defaults::command_backend__prompts")]
+    pub prompts: Filter,
+    /// Which of its resources and resource templates are offered, by their own URIs (templates by their URI template).
+    #[serde(default = "__defaults::command_backend__resources")]
+    pub resources: Filter,
     /// argv of the subprocess: the program and its arguments.
     pub command: ::std::vec::Vec<::std::string::String>,
     /// Extra environment variables for the subprocess, the way to hand it its secrets. Values are never logged.
@@ -147,6 +177,32 @@ pub struct CommandBackend {
     #[serde(default = "__defaults::command_backend__max_message_bytes")]
     pub max_message_bytes: u32,
 }
+/// Which of the backend's own items are offered to clients, by glob patterns (* matches any run of characters, ? one character) on their own names (tools, prompts) or URIs (resources and resource templates). An item is offered if it matches an allow pattern (or allow is absent) and no deny pattern; anything else is neither listed nor callable, and `mcpmux list` shows what was hidden.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// Only items matching one of these patterns are offered (absent: every item).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub allow: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    /// Items matching any of these patterns are not offered, even if allowed.
+    #[serde(default = "__defaults::filter__deny")]
+    pub deny: ::std::vec::Vec<::std::string::String>,
+}
+impl ::std::default::Default for Filter {
+    fn default() -> Self {
+        Filter {
+            allow: ::std::option::Option::None,
+            deny: __defaults::filter__deny(),
+        }
+    }
+}
 /// A backend reached over streamable HTTP.
 #[derive(
     Debug,
@@ -166,6 +222,15 @@ pub struct HttpBackend {
     /// Public prefix of this backend's tools (<prefix>__<tool>); defaults to the backend's name. An empty prefix exposes the tools under their own names (a clash with another backend is reported).
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub prefix: ::std::option::Option<::std::string::String>,
+    /// Which of its tools are offered, by their own names (without the prefix).
+    #[serde(default = "__defaults::http_backend__tools")]
+    pub tools: Filter,
+    /// Which of its prompts are offered, by their own names.
+    #[serde(default = "__defaults::http_backend__prompts")]
+    pub prompts: Filter,
+    /// Which of its resources and resource templates are offered, by their own URIs (templates by their URI template).
+    #[serde(default = "__defaults::http_backend__resources")]
+    pub resources: Filter,
     /// Absolute http or https URL of the backend's MCP endpoint.
     pub endpoint: ::std::string::String,
     /// How mcpmux authenticates to this backend.
@@ -572,6 +637,15 @@ impl ::std::default::Default for TokenStore {
 mod __defaults {
     #[allow(unused_imports)]
     use super::*;
+    pub(super) fn command_backend__tools() -> Filter {
+        <Filter as ::std::default::Default>::default()
+    }
+    pub(super) fn command_backend__prompts() -> Filter {
+        <Filter as ::std::default::Default>::default()
+    }
+    pub(super) fn command_backend__resources() -> Filter {
+        <Filter as ::std::default::Default>::default()
+    }
     pub(super) fn command_backend__env() -> ::std::collections::BTreeMap<
         ::std::string::String,
         crate::config::support::Secret,
@@ -589,6 +663,18 @@ mod __defaults {
     }
     pub(super) fn command_backend__max_message_bytes() -> u32 {
         16777216
+    }
+    pub(super) fn filter__deny() -> ::std::vec::Vec<::std::string::String> {
+        ::std::vec![]
+    }
+    pub(super) fn http_backend__tools() -> Filter {
+        <Filter as ::std::default::Default>::default()
+    }
+    pub(super) fn http_backend__prompts() -> Filter {
+        <Filter as ::std::default::Default>::default()
+    }
+    pub(super) fn http_backend__resources() -> Filter {
+        <Filter as ::std::default::Default>::default()
     }
     pub(super) fn http_backend__auth() -> Auth {
         Auth::None(<AuthNone as ::std::default::Default>::default())
@@ -1013,6 +1099,9 @@ mod __validate {
                                 "name",
                                 "description",
                                 "prefix",
+                                "tools",
+                                "prompts",
+                                "resources",
                                 "command",
                                 "env",
                                 "env_passthrough",
@@ -1023,6 +1112,9 @@ mod __validate {
                                 "name",
                                 "description",
                                 "prefix",
+                                "tools",
+                                "prompts",
+                                "resources",
                                 "endpoint",
                                 "auth",
                                 "timeout",
@@ -1088,6 +1180,9 @@ mod __validate {
                     "name",
                     "description",
                     "prefix",
+                    "tools",
+                    "prompts",
+                    "resources",
                     "transport",
                     "command",
                     "env",
@@ -1110,6 +1205,21 @@ mod __validate {
             if let Some(v) = o.get("prefix") {
                 p.key("prefix");
                 validate_prefix(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("tools") {
+                p.key("tools");
+                validate_filter(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("prompts") {
+                p.key("prompts");
+                validate_filter(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("resources") {
+                p.key("resources");
+                validate_filter(v, p, e);
                 p.pop();
             }
             if let Some(v) = o.get("transport") {
@@ -1187,6 +1297,9 @@ mod __validate {
                     "name",
                     "description",
                     "prefix",
+                    "tools",
+                    "prompts",
+                    "resources",
                     "transport",
                     "endpoint",
                     "auth",
@@ -1207,6 +1320,21 @@ mod __validate {
             if let Some(v) = o.get("prefix") {
                 p.key("prefix");
                 validate_prefix(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("tools") {
+                p.key("tools");
+                validate_filter(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("prompts") {
+                p.key("prompts");
+                validate_filter(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("resources") {
+                p.key("resources");
+                validate_filter(v, p, e);
                 p.pop();
             }
             if let Some(v) = o.get("transport") {
@@ -1516,5 +1644,38 @@ mod __validate {
             }
         }
         e.hint_since(mark, "for example gh, or \"\" to keep the tools' own names");
+    }
+    fn validate_filter(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(o, p, &["allow", "deny"]);
+            if let Some(v) = o.get("allow") {
+                p.key("allow");
+                if let Some(a) = e.array(v, p) {
+                    for (i, v) in a.iter().enumerate() {
+                        p.index(i);
+                        validate_glob_pattern(v, p, e);
+                        p.pop();
+                    }
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("deny") {
+                p.key("deny");
+                if let Some(a) = e.array(v, p) {
+                    for (i, v) in a.iter().enumerate() {
+                        p.index(i);
+                        validate_glob_pattern(v, p, e);
+                        p.pop();
+                    }
+                }
+                p.pop();
+            }
+        }
+    }
+    fn validate_glob_pattern(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(s) = e.string(v, p) {
+            e.min_length(s, p, 1u64);
+            e.max_length(s, p, 256u64);
+        }
     }
 }
