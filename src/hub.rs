@@ -455,6 +455,22 @@ impl Hub {
         .await;
     }
 
+    /// The backend whose filter hid the tool or prompt `public`, and the rule.
+    fn hidden_by_filter(&self, what: &str, public: &str) -> Option<(Arc<Backend>, String)> {
+        self.backends().iter().find_map(|b| {
+            let catalog = b.catalog();
+            let hidden = if what == "tool" {
+                &catalog.hidden.tools
+            } else {
+                &catalog.hidden.prompts
+            };
+            hidden
+                .iter()
+                .find(|h| crate::names::public_name(&b.spec.prefix, &h.name).0 == public)
+                .map(|h| (b.clone(), h.rule.clone()))
+        })
+    }
+
     /// The disconnected backend `public` (a tool or prompt name) belongs to
     /// (by its prefix, or by its last catalog for an unprefixed one), for an
     /// error that names it.
@@ -495,6 +511,12 @@ impl Hub {
     /// Why `public` (a tool or prompt name) leads nowhere: its backend is
     /// down (an error naming it), or nothing by that name exists.
     fn unroutable(&self, what: &str, public: &str) -> Failure {
+        if let Some((b, rule)) = self.hidden_by_filter(what, public) {
+            return Failure::Error(ErrorData::invalid_params(
+                format!("{what} {public:?} is hidden by backend {:?}'s {rule}", b.spec.name),
+                None,
+            ));
+        }
         match self.down_backend_for(public) {
             Some(b) => Failure::Unavailable(format!(
                 "backend {:?} is not available ({}); its {what}s will return when it reconnects",
@@ -569,9 +591,7 @@ impl Hub {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let public = params.uri.clone();
-        let Some((backend, original)) = self.find_resource(&public).await else {
-            return Err(self.unknown_resource(&public));
-        };
+        let (backend, original) = self.find_resource(&public).await?;
         params.uri = original;
         params.meta = None;
         let prefix = self.prefix_of(&backend);
@@ -605,9 +625,7 @@ impl Hub {
                 route.backend
             }
             Reference::Resource(t) => {
-                let Some((backend, original)) = self.find_resource(&t.uri).await else {
-                    return Err(self.unknown_resource(&t.uri));
-                };
+                let (backend, original) = self.find_resource(&t.uri).await?;
                 t.uri = original;
                 backend
             }
@@ -663,9 +681,7 @@ impl Hub {
     /// Subscribes client `id` to the resource at public URI `public`; the
     /// backend is asked once, for the first subscriber.
     pub async fn subscribe(&self, public: &str, id: u64, to: Target) -> Result<(), ErrorData> {
-        let Some((backend, original)) = self.find_resource(public).await else {
-            return Err(self.unknown_resource(public));
-        };
+        let (backend, original) = self.find_resource(public).await?;
         if !self.relay.subscriptions.add(&backend, &original, public, id, to) {
             return Ok(());
         }
@@ -734,10 +750,23 @@ impl Hub {
 
     /// The backend a public resource URI (or URI template) belongs to, and
     /// the URI at that backend.
-    async fn find_resource(&self, public: &str) -> Option<(Arc<str>, String)> {
+    /// The backend and own URI of public resource URI `public`, unless no
+    /// backend serves it or its backend's `resources` filter hides it.
+    async fn find_resource(&self, public: &str) -> Result<(Arc<str>, String), ErrorData> {
         let prefix = uri::decode(public).map_or("", |(p, _)| p);
         let targets = |b: &Backend| *b.spec.prefix == *prefix;
-        self.find(|r| r.resource(public), targets).await
+        let Some((backend, original)) = self.find(|r| r.resource(public), targets).await else {
+            return Err(self.unknown_resource(public));
+        };
+        if let Some(b) = self.backends().get(&backend)
+            && let Some(rule) = b.filters.resources.hides(&original)
+        {
+            return Err(ErrorData::invalid_params(
+                format!("resource {public:?} is hidden by backend {:?}'s {rule}", b.spec.name),
+                None,
+            ));
+        }
+        Ok((backend, original))
     }
 
     fn unknown_resource(&self, public: &str) -> ErrorData {

@@ -17,6 +17,7 @@ pub mod config;
 pub mod connect;
 pub mod daemon;
 pub mod doctor;
+pub mod filter;
 pub mod forward;
 pub mod front;
 pub mod fronts;

@@ -10,6 +10,7 @@ use rmcp::model::{PaginatedRequestParams, Prompt, Resource, ResourceTemplate, Se
 use rmcp::service::ServiceError;
 use rmcp::{Peer, RoleClient};
 
+use crate::filter::{Filter, Filters};
 use crate::redact;
 
 /// Pages of one listing, at most (a guard against endless cursors).
@@ -27,9 +28,69 @@ pub struct Catalog {
     /// Until when it is fresh, when the backend said (`ttlMs`); `None`: until
     /// the backend announces a change.
     pub fresh_until: Option<Instant>,
+    /// What the backend listed and its filters hid.
+    pub hidden: Hidden,
+}
+
+/// Items a backend listed that its filters hid, each with the rule.
+#[derive(Debug, Default)]
+pub struct Hidden {
+    pub tools: Vec<HiddenItem>,
+    pub prompts: Vec<HiddenItem>,
+    /// Resources and resource templates, by URI (template).
+    pub resources: Vec<HiddenItem>,
+}
+
+impl Hidden {
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty() && self.prompts.is_empty() && self.resources.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HiddenItem {
+    /// The backend's own name (or URI).
+    pub name: String,
+    /// What hid it, e.g. `tools.deny pattern "delete_*"`.
+    pub rule: String,
+}
+
+/// Keeps the items `filter` offers; the others go to `hidden`.
+fn keep<T>(items: &mut Vec<T>, filter: &Filter, key: impl Fn(&T) -> &str, hidden: &mut Vec<HiddenItem>) {
+    items.retain(|item| match filter.hides(key(item)) {
+        None => true,
+        Some(rule) => {
+            hidden.push(HiddenItem {
+                name: key(item).to_string(),
+                rule,
+            });
+            false
+        }
+    });
 }
 
 impl Catalog {
+    /// Applies a backend's filters: what they hide leaves the lists and is
+    /// recorded in `hidden`.
+    pub fn filter(&mut self, filters: &Filters) {
+        let mut hidden = Hidden::default();
+        keep(&mut self.tools, &filters.tools, |t| &t.name, &mut hidden.tools);
+        keep(&mut self.prompts, &filters.prompts, |p| &p.name, &mut hidden.prompts);
+        keep(
+            &mut self.resources,
+            &filters.resources,
+            |r| &r.uri,
+            &mut hidden.resources,
+        );
+        keep(
+            &mut self.templates,
+            &filters.resources,
+            |t| &t.uri_template,
+            &mut hidden.resources,
+        );
+        self.hidden = hidden;
+    }
+
     pub fn is_stale(&self, now: Instant) -> bool {
         self.fresh_until.is_some_and(|t| now >= t)
     }

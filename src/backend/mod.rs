@@ -31,7 +31,7 @@ use rmcp::{Peer, RoleClient};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-pub use catalog::{Catalog, Offers};
+pub use catalog::{Catalog, HiddenItem, Offers};
 pub use client::{BackendClient, implementation};
 pub use connect::ConnectError;
 
@@ -106,6 +106,8 @@ const DISCOVER: u8 = 2;
 /// One configured backend.
 pub struct Backend {
     pub spec: BackendSpec,
+    /// What of its catalog is offered (its `tools`, `prompts`, `resources`).
+    pub filters: crate::filter::Filters,
     status: ArcSwap<Status>,
     catalog: ArcSwap<Catalog>,
     refresh: Notify,
@@ -138,6 +140,7 @@ impl Backend {
         };
         Backend {
             credentials,
+            filters: crate::filter::Filters::new(&spec.transport),
             spec,
             status: ArcSwap::from_pointee(Status::Connecting),
             catalog: ArcSwap::from_pointee(Catalog::default()),
@@ -309,7 +312,8 @@ impl Backend {
         // A declared freshness is honoured even from a backend that also
         // announces changes: the Python SDK's servers declare listChanged on
         // 2026-07-28 yet send nothing when a tool is added, with ttlMs 0.
-        let catalog = catalog::list(peer, offers, timeout).await?;
+        let mut catalog = catalog::list(peer, offers, timeout).await?;
+        catalog.filter(&self.filters);
         tracing::debug!(backend = %self.spec.name, fresh_for = ?catalog.fresh_until.map(|t| t.saturating_duration_since(Instant::now())), "listed");
         self.catalog.store(Arc::new(catalog));
         self.listings.fetch_add(1, Ordering::AcqRel);

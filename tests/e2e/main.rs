@@ -15,6 +15,7 @@ mod conformance;
 mod connect;
 mod credentials;
 mod daemon;
+mod filters;
 mod harness;
 mod hostile;
 mod interop;
@@ -58,6 +59,7 @@ fn main() {
         hostile::all(),
         sessions::all(),
         lane::all(),
+        filters::all(),
     ]
     .into_iter()
     .flatten()
