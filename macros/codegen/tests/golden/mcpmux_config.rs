@@ -502,6 +502,9 @@ pub struct Listen {
     /// Most tools returned in one tools/list page; clients follow nextCursor for the rest.
     #[serde(default = "__defaults::listen__page_size")]
     pub page_size: u32,
+    /// What clients see in tools/list. all: every backend's tools. search: two tools instead, to save the client's context on large catalogs — search_tools, which ranks every tool (BM25 over names, descriptions and parameter names) and returns each hit's name, description and input schema, and call_tool, which calls a tool by its name; every tool stays callable by its own name too, and over HTTP the full list is served at <path>/all.
+    #[serde(default = "__defaults::listen__tool_mode")]
+    pub tool_mode: ToolMode,
     /// Largest request body a client may send over HTTP; a larger one gets 413 and is not read further.
     #[serde(default = "__defaults::listen__max_body_bytes")]
     pub max_body_bytes: u32,
@@ -533,6 +536,7 @@ impl ::std::default::Default for Listen {
             address: __defaults::listen__address(),
             path: __defaults::listen__path(),
             page_size: __defaults::listen__page_size(),
+            tool_mode: __defaults::listen__tool_mode(),
             max_body_bytes: __defaults::listen__max_body_bytes(),
             header_timeout: __defaults::listen__header_timeout(),
             session_idle_timeout: __defaults::listen__session_idle_timeout(),
@@ -569,6 +573,38 @@ impl ListenTransport {
     }
 }
 impl ::std::fmt::Display for ListenTransport {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+/// What clients see in tools/list. all: every backend's tools. search: two tools instead, to save the client's context on large catalogs — search_tools, which ranks every tool (BM25 over names, descriptions and parameter names) and returns each hit's name, description and input schema, and call_tool, which calls a tool by its name; every tool stays callable by its own name too, and over HTTP the full list is served at <path>/all.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+pub enum ToolMode {
+    #[serde(rename = "all")]
+    All,
+    #[serde(rename = "search")]
+    Search,
+}
+impl ToolMode {
+    /// The value as written in the configuration.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ToolMode::All => "all",
+            ToolMode::Search => "search",
+        }
+    }
+}
+impl ::std::fmt::Display for ToolMode {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -731,6 +767,9 @@ mod __defaults {
     }
     pub(super) fn listen__page_size() -> u32 {
         1000
+    }
+    pub(super) fn listen__tool_mode() -> ToolMode {
+        ToolMode::All
     }
     pub(super) fn listen__max_body_bytes() -> u32 {
         4194304
@@ -901,6 +940,7 @@ mod __validate {
                     "address",
                     "path",
                     "page_size",
+                    "tool_mode",
                     "max_body_bytes",
                     "header_timeout",
                     "session_idle_timeout",
@@ -944,6 +984,11 @@ mod __validate {
                     e.minimum(n, p, 1i64);
                     e.maximum(n, p, 100000i64);
                 }
+                p.pop();
+            }
+            if let Some(v) = o.get("tool_mode") {
+                p.key("tool_mode");
+                e.string_enum(v, p, &["all", "search"]);
                 p.pop();
             }
             if let Some(v) = o.get("max_body_bytes") {
