@@ -74,8 +74,12 @@ fn answer(message: &Value, name: &str) -> Option<Value> {
         "ping" => json!({}),
         "tools/list" => {
             let schema = json!({"type": "object", "properties": {"text": {"type": "string"}}});
+            let extra = std::env::var("MCPMUX_BENCH_TOOLS")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(EXTRA_TOOLS);
             let mut tools = vec![json!({"name": "echo", "description": "Returns its text.", "inputSchema": schema})];
-            tools.extend((0..EXTRA_TOOLS).map(|i| {
+            tools.extend((0..extra).map(|i| {
                 json!({"name": format!("tool_{i:02}"), "description": format!("Tool {i} of {name}."), "inputSchema": schema})
             }));
             json!({ "tools": tools })
@@ -358,7 +362,18 @@ type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 async fn open(url: &str) -> Result<Sender> {
     let uri: http::Uri = url.parse()?;
     let addr = format!("{}:{}", uri.host().ok_or("host")?, uri.port_u16().unwrap_or(80));
-    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    // A proxy may say it is ready a moment before it accepts connections.
+    let mut tries = 0;
+    let tcp = loop {
+        match tokio::net::TcpStream::connect(&addr).await {
+            Ok(tcp) => break tcp,
+            Err(_) if tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     tcp.set_nodelay(true)?;
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
     tokio::spawn(conn);
@@ -761,6 +776,93 @@ async fn run(rounds: usize, span: Duration) -> Result {
             to_ready.as_secs_f64() * 1000.0
         );
     }
+    search_mode(rounds).await?;
     let _ = std::fs::remove_dir_all(scratch());
+    Ok(())
+}
+
+/// `listen.tool_mode: search`: what tools/list weighs with and without it
+/// (3 backends x 100 tools), and the search's own time over 2,000 tools.
+async fn search_mode(rounds: usize) -> Result {
+    println!("\n## listen.tool_mode: search");
+    let backends: Vec<Value> = (0..3)
+        .map(|i| {
+            json!({"name": format!("s{i}"), "transport": "command", "command": [exe()],
+                "env": {"MCPMUX_BENCH_BACKEND": "stdio", "MCPMUX_BENCH_NAME": format!("s{i}"), "MCPMUX_BENCH_TOOLS": "99"}})
+        })
+        .collect();
+    let config = scratch().join("search.yaml");
+    let body =
+        json!({"listen": {"transport": "http", "address": "127.0.0.1:0", "tool_mode": "search"}, "backends": backends});
+    std::fs::write(&config, serde_json::to_string(&body)?)?;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpmux"))
+        .args(["serve", "-c"])
+        .arg(&config)
+        .env("MCPMUX_LOG", "info,rmcp=warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let (url_rx, ready) = watch(&mut child, " ready: ");
+    let url = tokio::time::timeout(Duration::from_secs(30), url_rx).await??;
+    tokio::time::timeout(Duration::from_secs(60), ready).await??;
+    let list = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+    println!("| tools/list of 3 backends x 100 tools | tools | bytes |");
+    println!("|---|---:|---:|");
+    for (label, at) in [
+        ("tool_mode: all (at <path>/all)", format!("{url}/all")),
+        ("tool_mode: search", url.clone()),
+    ] {
+        let mut sender = open(&at).await?;
+        let session = initialize(&mut sender, &at).await?;
+        let (_, body) = post(&mut sender, &at, session.as_deref(), list.clone()).await?;
+        let tools = String::from_utf8_lossy(&body).matches("\"inputSchema\"").count();
+        println!("| {label} | {tools} | {} |", body.len());
+    }
+    drop(child);
+
+    // The search itself, in process, over 2,000 tools of 20 made-up servers.
+    let verbs = [
+        "create", "get", "list", "update", "delete", "search", "read", "write", "run", "send",
+    ];
+    let nouns = [
+        "issue", "file", "repo", "message", "ticket", "page", "user", "event", "query", "branch",
+    ];
+    let tools: Vec<rmcp::model::Tool> = (0..2000)
+        .map(|i| {
+            let (v, n) = (verbs[i % 10], nouns[(i / 10) % 10]);
+            let schema = json!({"type": "object", "properties": {"id": {"type": "string"}, format!("{n}_name"): {"type": "string"}}});
+            rmcp::model::Tool::new(
+                format!("srv{}__{v}_{n}_{}", i / 100, i % 100),
+                format!("{v} a {n} in server {} (variant {}), with options for paging and filters.", i / 100, i % 100),
+                Arc::new(schema.as_object().cloned().unwrap_or_default()),
+            )
+        })
+        .collect();
+    let built = Instant::now();
+    let index = mcpmux::search::Index::build(&tools);
+    let build_time = built.elapsed();
+    let queries = [
+        "create an issue",
+        "read file",
+        "send a message to a user",
+        "delete branch",
+        "search events paging",
+        "srv7 ticket",
+    ];
+    let mut times = Vec::new();
+    for i in 0..if rounds > 1 { 3000 } else { 300 } {
+        let t = Instant::now();
+        std::hint::black_box(index.search(queries[i % queries.len()], 10));
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "\nsearch over 2,000 tools (BM25, in process): p50 {:.1} µs, p99 {:.1} µs; index built in {:.1} ms",
+        percentile(&times, 0.5).as_secs_f64() * 1e6,
+        percentile(&times, 0.99).as_secs_f64() * 1e6,
+        build_time.as_secs_f64() * 1000.0
+    );
     Ok(())
 }

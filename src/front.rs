@@ -75,8 +75,9 @@ struct Page<T> {
 }
 
 impl FrontHandler {
-    pub fn new(hub: Arc<Hub>) -> Self {
-        let session = hub.relay.fronts.new_session();
+    /// `search`: the session lists the search tools instead of the catalog.
+    pub fn new(hub: Arc<Hub>, search: bool) -> Self {
+        let session = hub.relay.fronts.new_session(search);
         let _end = Arc::new(SessionEnd {
             hub: hub.clone(),
             session: session.clone(),
@@ -148,6 +149,12 @@ impl ServerHandler for FrontHandler {
         params: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        if self.session.search {
+            self.hub.wait_settled(self.hub.startup_left()).await;
+            return Ok(ListToolsResult::with_all_items(crate::meta_tools::tools(
+                &self.hub.router(),
+            )));
+        }
         let page = self.page(params, &ctx, |r| &r.tools.items).await?;
         let mut result = ListToolsResult::with_all_items(page.items);
         result.next_cursor = page.next;
@@ -197,7 +204,13 @@ impl ServerHandler for FrontHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let era = Era::of(&ctx);
-        let response = self.hub.call_tool(params, self.with_level(ctx)).await?;
+        let ctx = self.with_level(ctx);
+        // Direct calls by name work in search mode too.
+        let response = if self.session.search && crate::meta_tools::is_meta(&params.name) {
+            crate::meta_tools::call(&self.hub, params, ctx).await?
+        } else {
+            self.hub.call_tool(params, ctx).await?
+        };
         Ok(bridge::call_result(era, response))
     }
 
@@ -232,6 +245,11 @@ impl ServerHandler for FrontHandler {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
+        if self.session.search && crate::meta_tools::is_meta(name) {
+            return crate::meta_tools::tools(&self.hub.router())
+                .into_iter()
+                .find(|t| t.name == name);
+        }
         self.hub.router().tools.get(name).cloned()
     }
 

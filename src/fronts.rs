@@ -62,6 +62,8 @@ pub struct Session {
     held: AtomicBool,
     /// The HTTP session id (`Mcp-Session-Id`) of a 2025-11-25 HTTP session.
     http_id: std::sync::OnceLock<Arc<str>>,
+    /// It lists the search tools instead of the catalog (`listen.tool_mode: search`).
+    pub search: bool,
 }
 
 impl Session {
@@ -112,13 +114,15 @@ pub struct Fronts {
 }
 
 impl Fronts {
-    /// A new session's state (registered once its handshake is done).
-    pub fn new_session(&self) -> Arc<Session> {
+    /// A new session's state (registered once its handshake is done);
+    /// `search`: it lists the search tools instead of the catalog.
+    pub fn new_session(&self, search: bool) -> Arc<Session> {
         Arc::new(Session {
             id: self.next_id(),
             level: Mutex::new(None),
             held: AtomicBool::new(false),
             http_id: std::sync::OnceLock::new(),
+            search,
         })
     }
 

@@ -81,6 +81,9 @@ struct Supervisor {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// A search index with the router (and its version) it was built from.
+type SearchCache = (u64, Arc<Router>, Arc<crate::search::Index>);
+
 pub struct Hub {
     /// The backends of the configuration in force (replaced whole by a reload).
     backends: ArcSwap<Backends>,
@@ -91,6 +94,9 @@ pub struct Hub {
     changes: Arc<Changes>,
     router: ArcSwap<Router>,
     info: ArcSwap<InitializeResult>,
+    /// The search index of `listen.tool_mode: search`, with the router
+    /// version it was built from.
+    search: Mutex<Option<SearchCache>>,
     rebuild_lock: Mutex<()>,
     /// Progress, logs, resource updates and list changes on their way to clients.
     pub relay: Arc<Relay>,
@@ -117,6 +123,7 @@ impl Hub {
             router: ArcSwap::from_pointee(Router::default()),
             info: ArcSwap::from_pointee(InitializeResult::new(ServerCapabilities::default())),
             rebuild_lock: Mutex::new(()),
+            search: Mutex::new(None),
             relay: Arc::default(),
             parked: ParkedCalls::default(),
             started: Instant::now(),
@@ -435,6 +442,21 @@ impl Hub {
     /// or `limit` has passed.
     pub async fn wait_settled(&self, limit: Duration) {
         self.wait_settled_where(limit, |_| true).await;
+    }
+
+    /// The router snapshot and its search index (built on first use after
+    /// each change of the catalog).
+    pub fn search_index(&self) -> (Arc<Router>, Arc<crate::search::Index>) {
+        let router = self.router();
+        let mut cached = self.search.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((version, r, index)) = &*cached
+            && *version == router.version
+        {
+            return (r.clone(), index.clone());
+        }
+        let index = Arc::new(crate::search::Index::build(&router.tools.items));
+        *cached = Some((router.version, router.clone(), index.clone()));
+        (router, index)
     }
 
     /// Wakes on every change of a backend's state or catalog.

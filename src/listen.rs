@@ -35,7 +35,8 @@ type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 
 /// Serves one client on stdin/stdout until it disconnects or `shutdown`.
 pub async fn stdio(hub: Arc<Hub>, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let handler = FrontHandler::new(hub);
+    let search = hub.settings.search_mode;
+    let handler = FrontHandler::new(hub, search);
     let service = tokio::select! {
         s = handler.serve_with_ct(rmcp::transport::stdio(), shutdown.child_token()) => s?,
         () = shutdown.cancelled() => return Ok(()),
@@ -260,34 +261,53 @@ pub async fn http(
     }
     let hub_for_service = hub.clone();
     let session_manager = Arc::new(Sessions::new(front.session_idle_timeout));
+    let search = hub.settings.search_mode;
     let service = StreamableHttpService::new(
-        move || Ok(FrontHandler::new(hub_for_service.clone())),
+        move || Ok(FrontHandler::new(hub_for_service.clone(), search)),
         session_manager.clone(),
-        config,
+        config.clone(),
     );
+    // In search mode the whole catalog stays at <path>/all (same sessions).
+    let hub_for_all = hub.clone();
+    let service_all = search.then(|| {
+        StreamableHttpService::new(
+            move || Ok(FrontHandler::new(hub_for_all.clone(), false)),
+            session_manager.clone(),
+            config,
+        )
+    });
     // The fast lane for calls in 2025-11-25 sessions (MCPMUX_LANE=0: off,
     // every request through rmcp's session layer; the tests run both).
     let lane = (std::env::var_os("MCPMUX_LANE").is_none_or(|v| v != "0"))
         .then(|| Lane::new(hub.clone(), session_manager, front.max_body_bytes, &lane_hosts));
     let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());
     let path: Arc<str> = front.path.as_str().into();
+    let all_path: Arc<str> = format!("{}/all", path.trim_end_matches('/')).into();
     let tokens = Arc::new(Tokens(front.tokens.clone()));
     let my_uid = unsafe { libc::getuid() };
     let handler = {
         let path = path.clone();
+        let all_path = all_path.clone();
         move |request: http::Request<hyper::body::Incoming>| {
-            let service = service.clone();
             let path = path.clone();
             let tokens = tokens.clone();
             let lane = lane.clone();
+            let at = request.uri().path();
+            let is = |p: &str| at == p || at.strip_suffix('/') == Some(p);
+            let service = if is(&path) {
+                Some(service.clone())
+            } else if is(&all_path) {
+                service_all.clone()
+            } else {
+                None
+            };
             async move {
-                let at = request.uri().path();
-                if !(at == &*path || at.strip_suffix('/') == Some(&*path)) {
+                let Some(service) = service else {
                     return Ok::<_, Infallible>(respond(
                         http::StatusCode::NOT_FOUND,
                         &format!("mcpmux serves MCP at {path}"),
                     ));
-                }
+                };
                 if !tokens.admits(&request) {
                     let mut r = respond(
                         http::StatusCode::UNAUTHORIZED,
@@ -314,6 +334,9 @@ pub async fn http(
         match &listener {
             Listener::Tcp(_) => tracing::info!("serving MCP at http://{}{path}", listener.describe()),
             Listener::Unix(..) => tracing::info!("serving MCP at {} (HTTP path {path})", listener.describe()),
+        }
+        if search {
+            tracing::info!("tool_mode search: clients list search_tools and call_tool; the full list is at {all_path}");
         }
         let handler = handler.clone();
         let graceful = graceful.clone();

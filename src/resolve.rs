@@ -110,6 +110,8 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// Where OAuth tokens are kept; when consents may be asked for.
     pub auth: crate::auth::AuthSettings,
+    /// Clients list two search tools instead of the catalog (`listen.tool_mode: search`).
+    pub search_mode: bool,
 }
 
 /// One backend as the runtime sees it.
@@ -191,6 +193,7 @@ impl Resolved {
                     max_delay: retry.max_delay,
                     attempt_timeout: retry.attempt_timeout,
                 },
+                search_mode: config.listen.tool_mode == config::ToolMode::Search,
                 auth: crate::auth::AuthSettings {
                     store_dir: config
                         .token_store

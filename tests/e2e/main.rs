@@ -24,6 +24,7 @@ mod matrix;
 mod oauth;
 mod reference;
 mod scenario;
+mod search;
 mod sessions;
 mod supervision;
 mod surface;
@@ -60,6 +61,7 @@ fn main() {
         sessions::all(),
         lane::all(),
         filters::all(),
+        search::all(),
     ]
     .into_iter()
     .flatten()
