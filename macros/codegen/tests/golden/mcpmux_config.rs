@@ -505,6 +505,9 @@ pub struct Listen {
     /// What clients see in tools/list. all: every backend's tools. search: two tools instead, to save the client's context on large catalogs — search_tools, which ranks every tool (BM25 over names, descriptions and parameter names) and returns each hit's name, description and input schema, and call_tool, which calls a tool by its name; every tool stays callable by its own name too, and over HTTP the full list is served at <path>/all.
     #[serde(default = "__defaults::listen__tool_mode")]
     pub tool_mode: ToolMode,
+    /// Serve Prometheus metrics over plain HTTP at this host:port, path /metrics: per backend, requests by method, failures by kind, a latency histogram, up, and reconnects. Any transport (stdio too); if the address cannot be bound, mcpmux warns and serves MCP without it. Unset: no metrics endpoint.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub metrics: ::std::option::Option<::std::string::String>,
     /// Largest request body a client may send over HTTP; a larger one gets 413 and is not read further.
     #[serde(default = "__defaults::listen__max_body_bytes")]
     pub max_body_bytes: u32,
@@ -537,6 +540,7 @@ impl ::std::default::Default for Listen {
             path: __defaults::listen__path(),
             page_size: __defaults::listen__page_size(),
             tool_mode: __defaults::listen__tool_mode(),
+            metrics: ::std::option::Option::None,
             max_body_bytes: __defaults::listen__max_body_bytes(),
             header_timeout: __defaults::listen__header_timeout(),
             session_idle_timeout: __defaults::listen__session_idle_timeout(),
@@ -854,38 +858,41 @@ mod __validate {
         Regex::new("^/").expect("pattern checked at generation time")
     });
     static RE_2: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^\\S+:[0-9]{1,5}$").expect("pattern checked at generation time")
+    });
+    static RE_3: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^(null|[a-z][a-z0-9+.-]*://[^/?#\\s]+)$")
             .expect("pattern checked at generation time")
     });
-    static RE_3: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_4: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^[a-z0-9-]+(_[a-z0-9-]+)*$")
             .expect("pattern checked at generation time")
     });
-    static RE_4: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_5: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^[A-Za-z_][A-Za-z0-9_]*$")
             .expect("pattern checked at generation time")
     });
-    static RE_5: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_6: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^[A-Za-z_][A-Za-z0-9_]*\\*?$")
             .expect("pattern checked at generation time")
     });
-    static RE_6: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_7: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^[hH][tT][tT][pP][sS]?://[^/?#\\s]+")
             .expect("pattern checked at generation time")
     });
-    static RE_7: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_8: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
             .expect("pattern checked at generation time")
     });
-    static RE_8: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_9: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^https://[^/?#]+/[^?#]+$")
             .expect("pattern checked at generation time")
     });
-    static RE_9: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_10: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$")
             .expect("pattern checked at generation time")
     });
-    static RE_10: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_11: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^([A-Za-z0-9.-]+(_[A-Za-z0-9.-]+)*)?$")
             .expect("pattern checked at generation time")
     });
@@ -941,6 +948,7 @@ mod __validate {
                     "path",
                     "page_size",
                     "tool_mode",
+                    "metrics",
                     "max_body_bytes",
                     "header_timeout",
                     "session_idle_timeout",
@@ -991,6 +999,15 @@ mod __validate {
                 e.string_enum(v, p, &["all", "search"]);
                 p.pop();
             }
+            if let Some(v) = o.get("metrics") {
+                p.key("metrics");
+                let mark = e.mark();
+                if let Some(s) = e.string(v, p) {
+                    e.pattern(s, p, &RE_2, "must be host:port", true);
+                }
+                e.hint_since(mark, "for example 127.0.0.1:9464");
+                p.pop();
+            }
             if let Some(v) = o.get("max_body_bytes") {
                 p.key("max_body_bytes");
                 if let Some(n) = e.integer(v, p) {
@@ -1024,7 +1041,7 @@ mod __validate {
                             e.pattern(
                                 s,
                                 p,
-                                &RE_2,
+                                &RE_3,
                                 "must be an origin such as https://app.example.com or http://localhost:*",
                                 true,
                             );
@@ -1195,7 +1212,7 @@ mod __validate {
                 e.pattern(
                     s,
                     p,
-                    &RE_3,
+                    &RE_4,
                     "must be lowercase letters, digits, - and single _ between them (no __, no leading or trailing _)",
                     true,
                 );
@@ -1284,7 +1301,7 @@ mod __validate {
                         e.key_pattern(
                             k,
                             p,
-                            &RE_4,
+                            &RE_5,
                             "is not an environment variable name",
                             ::std::option::Option::Some(
                                 "use letters, digits and _, not starting with a digit",
@@ -1308,7 +1325,7 @@ mod __validate {
                             e.pattern(
                                 s,
                                 p,
-                                &RE_5,
+                                &RE_6,
                                 "is not an environment variable name (or NAME_* pattern)",
                                 true,
                             );
@@ -1395,7 +1412,7 @@ mod __validate {
                         e.pattern(
                             s,
                             p,
-                            &RE_6,
+                            &RE_7,
                             "must be an absolute http or https URL",
                             true,
                         );
@@ -1517,7 +1534,7 @@ mod __validate {
                 p.key("header");
                 let mark = e.mark();
                 if let Some(s) = e.string(v, p) {
-                    e.pattern(s, p, &RE_7, "is not a valid HTTP header name", true);
+                    e.pattern(s, p, &RE_8, "is not a valid HTTP header name", true);
                 }
                 e.hint_since(mark, "for example X-Api-Key");
                 p.pop();
@@ -1632,7 +1649,7 @@ mod __validate {
                 p.key("client_metadata_url");
                 let mark = e.mark();
                 if let Some(s) = e.string(v, p) {
-                    e.pattern(s, p, &RE_8, "must be an https URL with a path", true);
+                    e.pattern(s, p, &RE_9, "must be an https URL with a path", true);
                 }
                 e.hint_since(mark, "for example https://example.com/mcpmux/client.json");
                 p.pop();
@@ -1657,7 +1674,7 @@ mod __validate {
     fn validate_duration(v: &Value, p: &mut Path, e: &mut Errors) {
         let mark = e.mark();
         if let Some(s) = e.string(v, p) {
-            if e.pattern(s, p, &RE_9, "is not a duration", true) {
+            if e.pattern(s, p, &RE_10, "is not a duration", true) {
                 e.duration(
                     s,
                     p,
@@ -1682,7 +1699,7 @@ mod __validate {
                 e.pattern(
                     s,
                     p,
-                    &RE_10,
+                    &RE_11,
                     "must be letters, digits, ., - and single _ between them (no __, no leading or trailing _), or empty",
                     true,
                 );
