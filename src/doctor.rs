@@ -1,7 +1,8 @@
 //! `mcpmux doctor`: tries every configured backend once, as `list` does,
 //! and reports per backend whether it started or connected, how it
-//! authenticates and where that stands, how many tools it offers and how
-//! long its first attempt took — a readable table, exit 1 if any is broken.
+//! authenticates and where that stands, how many tools it offers, how long
+//! its first attempt took and its latency (the median of three pings) — a
+//! readable table, exit 1 if any is broken.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -21,7 +22,38 @@ struct Row {
     state: String,
     tools: String,
     took: String,
+    /// The median of a few round trips (`ping`).
+    ping: String,
     ok: bool,
+}
+
+/// The median of three round trips to a connected backend: `ping`, or
+/// where that is not answered (2026-07-28 servers need not), a first page
+/// of tools/list.
+async fn ping(b: &crate::backend::Backend) -> Option<std::time::Duration> {
+    let peer = b.peer()?;
+    let limit = std::time::Duration::from_secs(5);
+    let mut use_list = false;
+    let mut times = Vec::new();
+    while times.len() < 3 {
+        let began = std::time::Instant::now();
+        let answered = if use_list {
+            tokio::time::timeout(limit, peer.list_tools(None)).await.ok()?.is_ok()
+        } else {
+            let request = rmcp::model::ClientRequest::PingRequest(Default::default());
+            tokio::time::timeout(limit, peer.send_request(request))
+                .await
+                .ok()?
+                .is_ok()
+        };
+        match (answered, use_list) {
+            (true, _) => times.push(began.elapsed()),
+            (false, false) => use_list = true,
+            (false, true) => return None,
+        }
+    }
+    times.sort();
+    Some(times[1])
 }
 
 /// How an entry authenticates, and (for OAuth) whether a login is stored.
@@ -95,6 +127,10 @@ pub async fn doctor(config: Config, out: &mut dyn Write) -> anyhow::Result<ExitC
             took: b
                 .first_attempt_took()
                 .map_or_else(|| "-".into(), |d| format!("{:.2}s", d.as_secs_f64())),
+            ping: match ping(b).await {
+                Some(d) => format!("{:.2}ms", d.as_secs_f64() * 1000.0),
+                None => "-".into(),
+            },
             ok,
         });
     }
@@ -108,23 +144,24 @@ pub async fn doctor(config: Config, out: &mut dyn Write) -> anyhow::Result<ExitC
             .unwrap_or(0)
             .max(title.len())
     };
-    let (wn, wk, wa, wt, wd) = (
+    let (wn, wk, wa, wt, wd, wp) = (
         width(|r| &r.name, "BACKEND"),
         width(|r| &r.kind, "KIND"),
         width(|r| &r.auth, "AUTH"),
         width(|r| &r.tools, "TOOLS"),
         width(|r| &r.took, "TOOK"),
+        width(|r| &r.ping, "PING"),
     );
     writeln!(
         out,
-        "{:<wn$}  {:<wk$}  {:<wa$}  {:>wt$}  {:>wd$}  STATE",
-        "BACKEND", "KIND", "AUTH", "TOOLS", "TOOK"
+        "{:<wn$}  {:<wk$}  {:<wa$}  {:>wt$}  {:>wd$}  {:>wp$}  STATE",
+        "BACKEND", "KIND", "AUTH", "TOOLS", "TOOK", "PING"
     )?;
     for r in &rows {
         writeln!(
             out,
-            "{:<wn$}  {:<wk$}  {:<wa$}  {:>wt$}  {:>wd$}  {}",
-            r.name, r.kind, r.auth, r.tools, r.took, r.state
+            "{:<wn$}  {:<wk$}  {:<wa$}  {:>wt$}  {:>wd$}  {:>wp$}  {}",
+            r.name, r.kind, r.auth, r.tools, r.took, r.ping, r.state
         )?;
     }
     let broken = rows.iter().filter(|r| !r.ok).count();

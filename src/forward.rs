@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 use crate::backend::Backend;
 use crate::bridge::Era;
 use crate::hub::Hub;
+use crate::metrics::Outcome;
 use crate::progress::{Caller, RouteGuard};
 use crate::redact;
 
@@ -38,6 +39,26 @@ impl Hub {
     /// progress), progress mapped back to the client, and the client's
     /// cancellation passed on.
     pub(crate) async fn forward(
+        &self,
+        backend: &Arc<str>,
+        request: ClientRequest,
+        asks_allowed: bool,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, Failure> {
+        let began = std::time::Instant::now();
+        let method = request.method().to_string();
+        let result = self.forward_once(backend, request, asks_allowed, ctx).await;
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(Failure::Error(_)) => Outcome::Error,
+            Err(Failure::Unavailable(_)) => Outcome::Unavailable,
+            Err(Failure::Cancelled) => Outcome::Cancelled,
+        };
+        self.metrics.request(backend, &method, began.elapsed(), outcome);
+        result
+    }
+
+    async fn forward_once(
         &self,
         backend: &Arc<str>,
         request: ClientRequest,

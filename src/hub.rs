@@ -97,6 +97,8 @@ pub struct Hub {
     /// The search index of `listen.tool_mode: search`, with the router
     /// version it was built from.
     search: Mutex<Option<SearchCache>>,
+    /// Per-backend request counts, failures, latency (`listen.metrics`).
+    pub metrics: crate::metrics::Metrics,
     rebuild_lock: Mutex<()>,
     /// Progress, logs, resource updates and list changes on their way to clients.
     pub relay: Arc<Relay>,
@@ -124,6 +126,7 @@ impl Hub {
             info: ArcSwap::from_pointee(InitializeResult::new(ServerCapabilities::default())),
             rebuild_lock: Mutex::new(()),
             search: Mutex::new(None),
+            metrics: crate::metrics::Metrics::new(),
             relay: Arc::default(),
             parked: ParkedCalls::default(),
             started: Instant::now(),

@@ -25,6 +25,7 @@ pub mod hub;
 pub mod lane;
 pub mod listen;
 pub mod meta_tools;
+pub mod metrics;
 pub mod names;
 pub mod progress;
 pub mod redact;

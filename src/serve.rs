@@ -171,6 +171,9 @@ pub async fn serve(
         (Listen::Stdio, true) => None,
     };
     let tasks = hub.start(&shutdown);
+    if let Some(address) = config.listen.metrics.clone() {
+        tokio::spawn(crate::metrics::serve(hub.clone(), address, shutdown.clone()));
+    }
     notifier.watchdog(shutdown.clone());
     {
         let hub = hub.clone();

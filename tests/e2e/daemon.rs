@@ -486,6 +486,12 @@ fn doctor() -> Result {
             "{text}"
         );
         assert!(line("gone").contains("cannot start"), "{text}");
+        // Latency: the median of three pings, for a backend that answers.
+        assert!(text.lines().next().is_some_and(|h| h.contains("PING")), "{text}");
+        let ping = line("good")
+            .split_whitespace()
+            .find_map(|w| w.strip_suffix("ms").and_then(|n| n.parse::<f64>().ok()));
+        assert!(ping.is_some_and(|ms| ms > 0.0), "{text}");
         assert!(text.contains("1 of 2 backends need attention"), "{text}");
         Ok(())
     })

@@ -21,6 +21,7 @@ mod hostile;
 mod interop;
 mod lane;
 mod matrix;
+mod metrics;
 mod oauth;
 mod reference;
 mod scenario;
@@ -62,6 +63,7 @@ fn main() {
         lane::all(),
         filters::all(),
         search::all(),
+        metrics::all(),
     ]
     .into_iter()
     .flatten()
