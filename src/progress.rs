@@ -75,6 +75,8 @@ pub struct Caller {
     pub lane: Option<crate::lane::Asker>,
 }
 
+const SEVERAL: &str = "several client calls to this backend are in flight and it did not say which one asks";
+
 #[derive(Default)]
 pub struct ProgressRoutes {
     routes: Mutex<HashMap<Key, Route>>,
@@ -251,8 +253,27 @@ impl ProgressRoutes {
         match (calls.next(), calls.next()) {
             (Some(only), None) => Ok(only.caller.clone()),
             (None, _) => Err("no client call to this backend is in flight"),
-            (Some(_), Some(_)) => {
-                Err("several client calls to this backend are in flight and it did not say which one asks")
+            (Some(_), Some(_)) => Err(SEVERAL),
+        }
+    }
+
+    /// `caller`, allowing for the race between a call going out and its
+    /// registration: a backend may ask before mcpmux has noted the call
+    /// that made it ask (the request is on the wire before `register`).
+    pub async fn caller_soon(
+        &self,
+        backend: &Arc<str>,
+        epoch: u64,
+        origin: Option<&RequestId>,
+    ) -> Result<Caller, &'static str> {
+        let deadline = Instant::now() + PROGRESS_RACE;
+        loop {
+            let added = self.added.notified();
+            match self.caller(backend, epoch, origin) {
+                Err(why) if Instant::now() < deadline && why != SEVERAL => {
+                    let _ = tokio::time::timeout_at(deadline.into(), added).await;
+                }
+                other => return other,
             }
         }
     }

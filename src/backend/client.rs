@@ -125,11 +125,19 @@ impl BackendClient {
             Some(InboundStreamOrigin::OutboundRequest(id)) => Some(id.clone()),
             _ => None,
         };
-        let caller = self
-            .relay
-            .progress
-            .caller(&self.name, self.epoch, origin.as_ref())
-            .map_err(|why| refuse(why.to_string()))?;
+        // A question may overtake the registration of the call that caused
+        // it; roots/list outside any call is common (mcpmux answers it), so
+        // it does not wait for one.
+        let caller = match ask {
+            Ask::Roots => self.relay.progress.caller(&self.name, self.epoch, origin.as_ref()),
+            _ => {
+                self.relay
+                    .progress
+                    .caller_soon(&self.name, self.epoch, origin.as_ref())
+                    .await
+            }
+        }
+        .map_err(|why| refuse(why.to_string()))?;
         let caps = caller
             .capabilities
             .clone()
