@@ -808,7 +808,7 @@ async fn search_mode(rounds: usize) -> Result {
     let url = tokio::time::timeout(Duration::from_secs(30), url_rx).await??;
     tokio::time::timeout(Duration::from_secs(60), ready).await??;
     let list = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
-    println!("| tools/list of 3 backends x 100 tools | tools | bytes |");
+    println!("| tools/list of 3 backends x 100 tools | tools | bytes of the JSON-RPC answer |");
     println!("|---|---:|---:|");
     for (label, at) in [
         ("tool_mode: all (at <path>/all)", format!("{url}/all")),
@@ -817,8 +817,16 @@ async fn search_mode(rounds: usize) -> Result {
         let mut sender = open(&at).await?;
         let session = initialize(&mut sender, &at).await?;
         let (_, body) = post(&mut sender, &at, session.as_deref(), list.clone()).await?;
-        let tools = String::from_utf8_lossy(&body).matches("\"inputSchema\"").count();
-        println!("| {label} | {tools} | {} |", body.len());
+        // The JSON-RPC answer itself, whether it came as JSON or as an SSE event.
+        let text = String::from_utf8_lossy(&body);
+        let json = text
+            .lines()
+            .map(|l| l.strip_prefix("data: ").unwrap_or(l))
+            .find(|l| l.contains("\"result\""))
+            .ok_or("no answer to tools/list")?;
+        let message: Value = serde_json::from_str(json)?;
+        let tools = message["result"]["tools"].as_array().map_or(0, Vec::len);
+        println!("| {label} | {tools} | {} |", serde_json::to_vec(&message)?.len());
     }
     drop(child);
 
