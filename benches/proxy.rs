@@ -294,9 +294,14 @@ async fn mcpmux(specs: &[BackendSpec]) -> Result<Proxy> {
             }),
         })
         .collect();
-    let config = scratch().join(format!("mcpmux-{}.yaml", specs.len()));
     let body = json!({"listen": {"transport": "http", "address": "127.0.0.1:0"}, "backends": backends});
-    std::fs::write(&config, serde_json::to_string(&body)?)?;
+    start_mcpmux(&format!("mcpmux-{}.yaml", specs.len()), &body).await
+}
+
+/// `mcpmux serve` with configuration `body` (written to `file` in the scratch dir).
+async fn start_mcpmux(file: &str, body: &Value) -> Result<Proxy> {
+    let config = scratch().join(file);
+    std::fs::write(&config, serde_json::to_string(body)?)?;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpmux"))
         .args(["serve", "-c"])
         .arg(&config)
@@ -791,22 +796,11 @@ async fn search_mode(rounds: usize) -> Result {
                 "env": {"MCPMUX_BENCH_BACKEND": "stdio", "MCPMUX_BENCH_NAME": format!("s{i}"), "MCPMUX_BENCH_TOOLS": "99"}})
         })
         .collect();
-    let config = scratch().join("search.yaml");
     let body =
         json!({"listen": {"transport": "http", "address": "127.0.0.1:0", "tool_mode": "search"}, "backends": backends});
-    std::fs::write(&config, serde_json::to_string(&body)?)?;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcpmux"))
-        .args(["serve", "-c"])
-        .arg(&config)
-        .env("MCPMUX_LOG", "info,rmcp=warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let (url_rx, ready) = watch(&mut child, " ready: ");
-    let url = tokio::time::timeout(Duration::from_secs(30), url_rx).await??;
-    tokio::time::timeout(Duration::from_secs(60), ready).await??;
+    let mut proxy = start_mcpmux("search.yaml", &body).await?;
+    tokio::time::timeout(Duration::from_secs(60), &mut proxy.ready).await??;
+    let url = proxy.url.clone();
     let list = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
     println!("| tools/list of 3 backends x 100 tools | tools | bytes of the JSON-RPC answer |");
     println!("|---|---:|---:|");
@@ -828,7 +822,7 @@ async fn search_mode(rounds: usize) -> Result {
         let tools = message["result"]["tools"].as_array().map_or(0, Vec::len);
         println!("| {label} | {tools} | {} |", serde_json::to_vec(&message)?.len());
     }
-    drop(child);
+    drop(proxy);
 
     // The search itself, in process, over 2,000 tools of 20 made-up servers.
     let verbs = [
