@@ -24,13 +24,6 @@ impl Filters {
             resources: Filter::new("resources", entry.resources()),
         }
     }
-
-    /// Whether any filter hides anything at all.
-    pub fn any(&self) -> bool {
-        [&self.tools, &self.prompts, &self.resources]
-            .iter()
-            .any(|f| f.allow.is_some() || !f.deny.is_empty())
-    }
 }
 
 /// One compiled filter.

@@ -3,8 +3,9 @@
 //! progress, the call registered where progress, logs and server-to-client
 //! requests find their way back, the client's cancellation passed on (also
 //! when the client's task is dropped), a 2026-07-28 backend's input-required
-//! results driven for a 2025-11-25 client, and every failure turned into a
-//! message that names the backend.
+//! results driven for a 2025-11-25 client, every failure turned into a
+//! message that names the backend, and each request's outcome and time
+//! counted in the metrics.
 
 #![allow(deprecated)] // logging levels travel with requests; logging is deprecated by SEP-2577
 

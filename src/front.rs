@@ -2,7 +2,8 @@
 //! (stdio, or each HTTP session or stateless request). It answers the list
 //! methods (tools, prompts, resources, resource templates) from the router
 //! snapshot, page by page — re-listing first, on a list from the start, the
-//! backends whose declared freshness ran out — and routes calls, prompt
+//! backends whose declared freshness ran out; in search mode it lists and
+//! runs `meta_tools` instead of the catalog — and routes calls, prompt
 //! gets, resource reads and completions through the hub; every answer goes
 //! out in the client's own era (`bridge`). It registers sessions for list
 //! changes and log messages — on `initialize` for 2025-11-25 clients, on

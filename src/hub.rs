@@ -4,8 +4,10 @@
 //! demand and by one task that follows their changes and tells the connected
 //! clients (debounced, in both protocol eras) — and the routing of each
 //! client request to its backend: tools, prompts, resources (by public URI),
-//! completions, subscriptions and log levels. Sending one request to one
-//! backend is `forward`'s job.
+//! completions, subscriptions and log levels (a hidden item refused with the
+//! filter rule that hid it). It also keeps the search index of the snapshot
+//! and the per-backend metrics. Sending one request to one backend is
+//! `forward`'s job.
 
 #![allow(deprecated)] // logging/setLevel and resources/subscribe are deprecated (SEP-2577), still what 2025-era peers speak
 

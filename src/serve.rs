@@ -336,42 +336,8 @@ struct ListedBackend<'a> {
     resources: usize,
     resource_templates: usize,
     /// What its filters hid from its catalog, each with the rule.
-    #[serde(skip_serializing_if = "HiddenLists::is_empty")]
-    hidden: HiddenLists,
-}
-
-#[derive(serde::Serialize, Default)]
-struct HiddenLists {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tools: Vec<backend::HiddenItem>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    prompts: Vec<backend::HiddenItem>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    resources: Vec<backend::HiddenItem>,
-}
-
-impl HiddenLists {
-    fn is_empty(&self) -> bool {
-        self.tools.is_empty() && self.prompts.is_empty() && self.resources.is_empty()
-    }
-
-    /// `2 tools (a, b), 1 resource (file:///x)`.
-    fn summary(&self) -> String {
-        [
-            (&self.tools, "tool"),
-            (&self.prompts, "prompt"),
-            (&self.resources, "resource"),
-        ]
-        .iter()
-        .filter(|(items, _)| !items.is_empty())
-        .map(|(items, what)| {
-            let names: Vec<&str> = items.iter().map(|h| h.name.as_str()).collect();
-            let plural = if items.len() == 1 { "" } else { "s" };
-            format!("{} {what}{plural} ({})", items.len(), names.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-    }
+    #[serde(skip_serializing_if = "backend::Hidden::is_empty")]
+    hidden: backend::Hidden,
 }
 
 pub async fn list(config: Config, json: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -474,14 +440,7 @@ fn write_listing(hub: &Arc<Hub>, router: &Router, json: bool, out: &mut dyn Writ
             prompts: count(&router.prompts.owners, &b.spec.name),
             resources: count(&router.resource_owners, &b.spec.name),
             resource_templates: count(&router.template_owners, &b.spec.name),
-            hidden: {
-                let c = b.catalog();
-                HiddenLists {
-                    tools: c.hidden.tools.clone(),
-                    prompts: c.hidden.prompts.clone(),
-                    resources: c.hidden.resources.clone(),
-                }
-            },
+            hidden: b.catalog().hidden.clone(),
         })
         .collect();
     let all_ready = backends.iter().all(|b| b.protocol.is_some());

@@ -32,18 +32,40 @@ pub struct Catalog {
     pub hidden: Hidden,
 }
 
-/// Items a backend listed that its filters hid, each with the rule.
-#[derive(Debug, Default)]
+/// Items a backend listed that its filters hid, each with the rule (as
+/// `mcpmux list --json` shows them).
+#[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Hidden {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<HiddenItem>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub prompts: Vec<HiddenItem>,
     /// Resources and resource templates, by URI (template).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<HiddenItem>,
 }
 
 impl Hidden {
     pub fn is_empty(&self) -> bool {
         self.tools.is_empty() && self.prompts.is_empty() && self.resources.is_empty()
+    }
+
+    /// `2 tools (a, b), 1 resource (file:///x)`.
+    pub fn summary(&self) -> String {
+        [
+            (&self.tools, "tool"),
+            (&self.prompts, "prompt"),
+            (&self.resources, "resource"),
+        ]
+        .iter()
+        .filter(|(items, _)| !items.is_empty())
+        .map(|(items, what)| {
+            let names: Vec<&str> = items.iter().map(|h| h.name.as_str()).collect();
+            let plural = if items.len() == 1 { "" } else { "s" };
+            format!("{} {what}{plural} ({})", items.len(), names.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
     }
 }
 

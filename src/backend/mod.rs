@@ -31,7 +31,7 @@ use rmcp::{Peer, RoleClient};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-pub use catalog::{Catalog, HiddenItem, Offers};
+pub use catalog::{Catalog, Hidden, HiddenItem, Offers};
 pub use client::{BackendClient, implementation};
 pub use connect::ConnectError;
 
