@@ -39,7 +39,7 @@ impl ::std::default::Default for ClientAuthNone {
         ClientAuthNone {}
     }
 }
-/// Clients send Authorization: Bearer <token> with one of these tokens; others get 401.
+/// Clients send Authorization: Bearer <token> with one of these tokens; others get 401. A token listed under profiles reaches only its profile: at <path> it is served that profile, and any other path answers 403.
 #[derive(
     Debug,
     Clone,
@@ -50,8 +50,23 @@ impl ::std::default::Default for ClientAuthNone {
 )]
 #[serde(deny_unknown_fields)]
 pub struct ClientAuthBearer {
-    /// The accepted tokens, usually from the environment: ["${MCPMUX_CLIENT_TOKEN}"]. Never logged.
+    /// Tokens that reach everything: <path>, <path>/all and every profile. Usually from the environment: ["${MCPMUX_CLIENT_TOKEN}"]. Never logged.
+    #[serde(default = "__defaults::client_auth_bearer__tokens")]
     pub tokens: ::std::vec::Vec<crate::config::support::Secret>,
+    /// Tokens that reach one profile only, by profile name: a client presenting one of them is served that profile, at <path> or <path>/<profile>, and can reach no tool outside it.
+    #[serde(default = "__defaults::client_auth_bearer__profiles")]
+    pub profiles: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::vec::Vec<crate::config::support::Secret>,
+    >,
+}
+impl ::std::default::Default for ClientAuthBearer {
+    fn default() -> Self {
+        ClientAuthBearer {
+            tokens: __defaults::client_auth_bearer__tokens(),
+            profiles: __defaults::client_auth_bearer__profiles(),
+        }
+    }
 }
 /// One MCP server behind mcpmux: a subprocess (transport: command) or a streamable HTTP endpoint (transport: http).
 #[derive(
@@ -467,6 +482,9 @@ pub struct Config {
     /// The MCP servers mcpmux multiplexes. Each one's tools are exposed as <name>__<tool>.
     #[serde(default = "__defaults::config__backends")]
     pub backends: ::std::vec::Vec<Backend>,
+    /// Named views of the backends, each served at <listen.path>/<name>: one daemon, one set of backend connections and credentials, several catalogs (for example a read-only one, or one per project).
+    #[serde(default = "__defaults::config__profiles")]
+    pub profiles: ::std::collections::BTreeMap<::std::string::String, Profile>,
 }
 impl ::std::default::Default for Config {
     fn default() -> Self {
@@ -476,6 +494,7 @@ impl ::std::default::Default for Config {
             connect_retry: __defaults::config__connect_retry(),
             token_store: __defaults::config__token_store(),
             backends: __defaults::config__backends(),
+            profiles: __defaults::config__profiles(),
         }
     }
 }
@@ -496,13 +515,13 @@ pub struct Listen {
     /// host:port to bind when transport is http, or unix:/path for a unix-domain socket (created mode 0600; only the same user may connect). Keep a TCP address on loopback unless clients authenticate. A socket passed by systemd (socket activation) wins over this.
     #[serde(default = "__defaults::listen__address")]
     pub address: ::std::string::String,
-    /// URL path of the MCP endpoint when transport is http; clients connect to http://<address><path>.
+    /// URL path of the MCP endpoint when transport is http; clients connect to http://<address><path>, and to a profile at <path>/<profile>.
     #[serde(default = "__defaults::listen__path")]
     pub path: ::std::string::String,
     /// Most tools returned in one tools/list page; clients follow nextCursor for the rest.
     #[serde(default = "__defaults::listen__page_size")]
     pub page_size: u32,
-    /// What clients see in tools/list. all: every backend's tools. search: two tools instead, to save the client's context on large catalogs — search_tools, which ranks every tool (BM25 over names, descriptions and parameter names) and returns each hit's name, description and input schema, and call_tool, which calls a tool by its name; every tool stays callable by its own name too, and over HTTP the full list is served at <path>/all.
+    /// What clients of the whole catalog see in tools/list (profiles may choose otherwise): all, or search (search_tools and call_tool instead of the catalog; the full list stays at <path>/all).
     #[serde(default = "__defaults::listen__tool_mode")]
     pub tool_mode: ToolMode,
     /// Serve Prometheus metrics over plain HTTP at this host:port, path /metrics: per backend, requests by method, failures by kind, a latency histogram, up, and reconnects. Any transport (stdio too); if the address cannot be bound, mcpmux warns and serves MCP without it. Unset: no metrics endpoint.
@@ -581,7 +600,7 @@ impl ::std::fmt::Display for ListenTransport {
         f.write_str(self.as_str())
     }
 }
-/// What clients see in tools/list. all: every backend's tools. search: two tools instead, to save the client's context on large catalogs — search_tools, which ranks every tool (BM25 over names, descriptions and parameter names) and returns each hit's name, description and input schema, and call_tool, which calls a tool by its name; every tool stays callable by its own name too, and over HTTP the full list is served at <path>/all.
+/// What clients see in tools/list. all: every tool. search: two tools instead, to save the client's context on large catalogs — search_tools, which ranks the tools (BM25 over names, descriptions and parameter names) and returns each hit's name, description and input schema, and call_tool, which calls a tool by its name; every tool stays callable by its own name too, and over HTTP the full list is served at <its path>/all.
 #[derive(
     Debug,
     Clone,
@@ -673,10 +692,59 @@ impl ::std::default::Default for TokenStore {
         }
     }
 }
+/// A named view of the backends: a subset of them and of their tools and prompts, served at <listen.path>/<name> (and to clients whose token names it), over the same backend connections and credentials. A client of a profile can list, call, read or subscribe to nothing outside it.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    ::serde::Deserialize,
+    ::serde::Serialize,
+    ::schemars::JsonSchema
+)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// What the profile is for (shown by mcpmux list).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub description: ::std::option::Option<::std::string::String>,
+    /// The backends in the profile, by name (absent: every backend). Their resources and resource templates come with them.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub backends: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    /// Which tools of those backends the profile offers, by glob patterns on the names clients see (github__create_issue).
+    #[serde(default = "__defaults::profile__tools")]
+    pub tools: Filter,
+    /// Which prompts of those backends the profile offers, by glob patterns on the names clients see.
+    #[serde(default = "__defaults::profile__prompts")]
+    pub prompts: Filter,
+    /// all or search, as listen.tool_mode (absent: listen.tool_mode); in search mode the profile's full list is at <path>/<name>/all.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub tool_mode: ::std::option::Option<ToolMode>,
+}
+impl ::std::default::Default for Profile {
+    fn default() -> Self {
+        Profile {
+            description: ::std::option::Option::None,
+            backends: ::std::option::Option::None,
+            tools: __defaults::profile__tools(),
+            prompts: __defaults::profile__prompts(),
+            tool_mode: ::std::option::Option::None,
+        }
+    }
+}
 #[allow(non_snake_case)]
 mod __defaults {
     #[allow(unused_imports)]
     use super::*;
+    pub(super) fn client_auth_bearer__tokens() -> ::std::vec::Vec<
+        crate::config::support::Secret,
+    > {
+        ::std::vec![]
+    }
+    pub(super) fn client_auth_bearer__profiles() -> ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::vec::Vec<crate::config::support::Secret>,
+    > {
+        ::std::collections::BTreeMap::from([])
+    }
     pub(super) fn command_backend__tools() -> Filter {
         <Filter as ::std::default::Default>::default()
     }
@@ -760,6 +828,12 @@ mod __defaults {
     pub(super) fn config__backends() -> ::std::vec::Vec<Backend> {
         ::std::vec![]
     }
+    pub(super) fn config__profiles() -> ::std::collections::BTreeMap<
+        ::std::string::String,
+        Profile,
+    > {
+        ::std::collections::BTreeMap::from([])
+    }
     pub(super) fn listen__transport() -> ListenTransport {
         ListenTransport::Stdio
     }
@@ -806,6 +880,12 @@ mod __defaults {
     pub(super) fn token_store__enabled() -> bool {
         true
     }
+    pub(super) fn profile__tools() -> Filter {
+        <Filter as ::std::default::Default>::default()
+    }
+    pub(super) fn profile__prompts() -> Filter {
+        <Filter as ::std::default::Default>::default()
+    }
 }
 impl Config {
     /// The JSON Schema these types were generated from.
@@ -849,50 +929,56 @@ mod __validate {
     use ::serde_json::Value;
     use crate::config::support::{Errors, Path, Regex};
     static RE_0: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^[a-z0-9][a-z0-9_-]*$").expect("pattern checked at generation time")
+    });
+    static RE_1: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new(
                 "^(unix:/.+|\\S*:([0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))$",
             )
             .expect("pattern checked at generation time")
     });
-    static RE_1: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_2: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^/").expect("pattern checked at generation time")
     });
-    static RE_2: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_3: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^\\S+:[0-9]{1,5}$").expect("pattern checked at generation time")
     });
-    static RE_3: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_4: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^(null|[a-z][a-z0-9+.-]*://[^/?#\\s]+)$")
             .expect("pattern checked at generation time")
     });
-    static RE_4: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_5: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+        Regex::new("^[a-z0-9][a-z0-9_-]*$").expect("pattern checked at generation time")
+    });
+    static RE_6: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^[a-z0-9-]+(_[a-z0-9-]+)*$")
             .expect("pattern checked at generation time")
     });
-    static RE_5: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_7: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^[A-Za-z_][A-Za-z0-9_]*$")
             .expect("pattern checked at generation time")
     });
-    static RE_6: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_8: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^[A-Za-z_][A-Za-z0-9_]*\\*?$")
             .expect("pattern checked at generation time")
     });
-    static RE_7: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_9: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^[hH][tT][tT][pP][sS]?://[^/?#\\s]+")
             .expect("pattern checked at generation time")
     });
-    static RE_8: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_10: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
             .expect("pattern checked at generation time")
     });
-    static RE_9: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_11: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^https://[^/?#]+/[^?#]+$")
             .expect("pattern checked at generation time")
     });
-    static RE_10: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_12: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$")
             .expect("pattern checked at generation time")
     });
-    static RE_11: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
+    static RE_13: ::std::sync::LazyLock<Regex> = ::std::sync::LazyLock::new(|| {
         Regex::new("^([A-Za-z0-9.-]+(_[A-Za-z0-9.-]+)*)?$")
             .expect("pattern checked at generation time")
     });
@@ -901,7 +987,14 @@ mod __validate {
             e.unknown_keys(
                 o,
                 p,
-                &["listen", "eager_auth", "connect_retry", "token_store", "backends"],
+                &[
+                    "listen",
+                    "eager_auth",
+                    "connect_retry",
+                    "token_store",
+                    "backends",
+                    "profiles",
+                ],
             );
             if let Some(v) = o.get("listen") {
                 p.key("listen");
@@ -932,6 +1025,28 @@ mod __validate {
                         p.pop();
                     }
                     e.unique_by(a, p, "name");
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("profiles") {
+                p.key("profiles");
+                if let Some(o) = e.object(v, p) {
+                    for k in o.keys() {
+                        e.key_pattern(
+                            k,
+                            p,
+                            &RE_0,
+                            "must be lowercase letters, digits, - and _, starting with a letter or digit",
+                            ::std::option::Option::Some(
+                                "for example coding or read-only",
+                            ),
+                        );
+                    }
+                    for (k, v) in o {
+                        p.key(k);
+                        validate_profile(v, p, e);
+                        p.pop();
+                    }
                 }
                 p.pop();
             }
@@ -968,7 +1083,7 @@ mod __validate {
                     e.pattern(
                         s,
                         p,
-                        &RE_0,
+                        &RE_1,
                         "must be host:port (a port from 0 to 65535) or unix:/absolute/path",
                         true,
                     );
@@ -982,7 +1097,7 @@ mod __validate {
             if let Some(v) = o.get("path") {
                 p.key("path");
                 if let Some(s) = e.string(v, p) {
-                    e.pattern(s, p, &RE_1, "must start with /", true);
+                    e.pattern(s, p, &RE_2, "must start with /", true);
                 }
                 p.pop();
             }
@@ -996,14 +1111,14 @@ mod __validate {
             }
             if let Some(v) = o.get("tool_mode") {
                 p.key("tool_mode");
-                e.string_enum(v, p, &["all", "search"]);
+                validate_tool_mode(v, p, e);
                 p.pop();
             }
             if let Some(v) = o.get("metrics") {
                 p.key("metrics");
                 let mark = e.mark();
                 if let Some(s) = e.string(v, p) {
-                    e.pattern(s, p, &RE_2, "must be host:port", true);
+                    e.pattern(s, p, &RE_3, "must be host:port", true);
                 }
                 e.hint_since(mark, "for example 127.0.0.1:9464");
                 p.pop();
@@ -1041,7 +1156,7 @@ mod __validate {
                             e.pattern(
                                 s,
                                 p,
-                                &RE_3,
+                                &RE_4,
                                 "must be an origin such as https://app.example.com or http://localhost:*",
                                 true,
                             );
@@ -1058,7 +1173,13 @@ mod __validate {
         if let Some(o) = e.object(v, p) {
             match o.get("type") {
                 ::std::option::Option::None => {
-                    e.missing_tag(o, p, "type", &["none", "bearer"], &[&[], &["tokens"]])
+                    e.missing_tag(
+                        o,
+                        p,
+                        "type",
+                        &["none", "bearer"],
+                        &[&[], &["tokens", "profiles"]],
+                    )
                 }
                 ::std::option::Option::Some(t) => {
                     match t.as_str() {
@@ -1091,8 +1212,8 @@ mod __validate {
     }
     fn validate_client_auth_bearer(v: &Value, p: &mut Path, e: &mut Errors) {
         if let Some(o) = e.object(v, p) {
-            e.unknown_keys(o, p, &["type", "tokens"]);
-            e.required(o, p, &["type", "tokens"]);
+            e.unknown_keys(o, p, &["type", "tokens", "profiles"]);
+            e.required(o, p, &["type"]);
             if let Some(v) = o.get("type") {
                 p.key("type");
                 e.constant(v, p, "bearer");
@@ -1101,10 +1222,38 @@ mod __validate {
             if let Some(v) = o.get("tokens") {
                 p.key("tokens");
                 if let Some(a) = e.array(v, p) {
-                    e.min_items(a, p, 1u64);
                     for (i, v) in a.iter().enumerate() {
                         p.index(i);
                         validate_client_token(v, p, e);
+                        p.pop();
+                    }
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("profiles") {
+                p.key("profiles");
+                if let Some(o) = e.object(v, p) {
+                    for k in o.keys() {
+                        e.key_pattern(
+                            k,
+                            p,
+                            &RE_5,
+                            "is not a profile name",
+                            ::std::option::Option::Some(
+                                "name a profile under the top-level profiles key",
+                            ),
+                        );
+                    }
+                    for (k, v) in o {
+                        p.key(k);
+                        if let Some(a) = e.array(v, p) {
+                            e.min_items(a, p, 1u64);
+                            for (i, v) in a.iter().enumerate() {
+                                p.index(i);
+                                validate_client_token(v, p, e);
+                                p.pop();
+                            }
+                        }
                         p.pop();
                     }
                 }
@@ -1212,7 +1361,7 @@ mod __validate {
                 e.pattern(
                     s,
                     p,
-                    &RE_4,
+                    &RE_6,
                     "must be lowercase letters, digits, - and single _ between them (no __, no leading or trailing _)",
                     true,
                 );
@@ -1301,7 +1450,7 @@ mod __validate {
                         e.key_pattern(
                             k,
                             p,
-                            &RE_5,
+                            &RE_7,
                             "is not an environment variable name",
                             ::std::option::Option::Some(
                                 "use letters, digits and _, not starting with a digit",
@@ -1325,7 +1474,7 @@ mod __validate {
                             e.pattern(
                                 s,
                                 p,
-                                &RE_6,
+                                &RE_8,
                                 "is not an environment variable name (or NAME_* pattern)",
                                 true,
                             );
@@ -1412,7 +1561,7 @@ mod __validate {
                         e.pattern(
                             s,
                             p,
-                            &RE_7,
+                            &RE_9,
                             "must be an absolute http or https URL",
                             true,
                         );
@@ -1534,7 +1683,7 @@ mod __validate {
                 p.key("header");
                 let mark = e.mark();
                 if let Some(s) = e.string(v, p) {
-                    e.pattern(s, p, &RE_8, "is not a valid HTTP header name", true);
+                    e.pattern(s, p, &RE_10, "is not a valid HTTP header name", true);
                 }
                 e.hint_since(mark, "for example X-Api-Key");
                 p.pop();
@@ -1649,7 +1798,7 @@ mod __validate {
                 p.key("client_metadata_url");
                 let mark = e.mark();
                 if let Some(s) = e.string(v, p) {
-                    e.pattern(s, p, &RE_9, "must be an https URL with a path", true);
+                    e.pattern(s, p, &RE_11, "must be an https URL with a path", true);
                 }
                 e.hint_since(mark, "for example https://example.com/mcpmux/client.json");
                 p.pop();
@@ -1674,7 +1823,7 @@ mod __validate {
     fn validate_duration(v: &Value, p: &mut Path, e: &mut Errors) {
         let mark = e.mark();
         if let Some(s) = e.string(v, p) {
-            if e.pattern(s, p, &RE_10, "is not a duration", true) {
+            if e.pattern(s, p, &RE_12, "is not a duration", true) {
                 e.duration(
                     s,
                     p,
@@ -1699,7 +1848,7 @@ mod __validate {
                 e.pattern(
                     s,
                     p,
-                    &RE_11,
+                    &RE_13,
                     "must be letters, digits, ., - and single _ between them (no __, no leading or trailing _), or empty",
                     true,
                 );
@@ -1738,6 +1887,49 @@ mod __validate {
         if let Some(s) = e.string(v, p) {
             e.min_length(s, p, 1u64);
             e.max_length(s, p, 256u64);
+        }
+    }
+    fn validate_tool_mode(v: &Value, p: &mut Path, e: &mut Errors) {
+        e.string_enum(v, p, &["all", "search"]);
+    }
+    fn validate_profile(v: &Value, p: &mut Path, e: &mut Errors) {
+        if let Some(o) = e.object(v, p) {
+            e.unknown_keys(
+                o,
+                p,
+                &["description", "backends", "tools", "prompts", "tool_mode"],
+            );
+            if let Some(v) = o.get("description") {
+                p.key("description");
+                if let Some(s) = e.string(v, p) {}
+                p.pop();
+            }
+            if let Some(v) = o.get("backends") {
+                p.key("backends");
+                if let Some(a) = e.array(v, p) {
+                    for (i, v) in a.iter().enumerate() {
+                        p.index(i);
+                        validate_backend_name(v, p, e);
+                        p.pop();
+                    }
+                }
+                p.pop();
+            }
+            if let Some(v) = o.get("tools") {
+                p.key("tools");
+                validate_filter(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("prompts") {
+                p.key("prompts");
+                validate_filter(v, p, e);
+                p.pop();
+            }
+            if let Some(v) = o.get("tool_mode") {
+                p.key("tool_mode");
+                validate_tool_mode(v, p, e);
+                p.pop();
+            }
         }
     }
 }
