@@ -40,6 +40,9 @@ pub enum Command {
         /// Serve streamable HTTP on this host:port instead of the configured endpoint.
         #[arg(long, value_name = "ADDRESS")]
         http: Option<String>,
+        /// Over stdio, serve this profile (profiles.<NAME>) instead of the whole catalog; over HTTP every profile is served at <path>/<NAME>.
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
     },
     /// Connect the backends once, print the merged tool catalog and exit (1 if a backend failed).
     List {
@@ -48,6 +51,9 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// List what this profile (profiles.<NAME>) offers instead of the whole catalog.
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
     },
     /// Try every backend once and report, per backend, whether it starts or connects, its auth, its tools and how long it took (exit 1 if any is broken).
     Doctor,

@@ -66,7 +66,7 @@ impl Glob {
 }
 
 impl Filter {
-    fn new(key: &'static str, f: &config::Filter) -> Filter {
+    pub fn new(key: &'static str, f: &config::Filter) -> Filter {
         Filter {
             key,
             allow: f.allow.as_ref().map(|a| a.iter().map(|p| Glob::new(p)).collect()),

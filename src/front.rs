@@ -28,6 +28,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use crate::bridge::{self, Era};
 use crate::fronts::Session;
 use crate::hub::Hub;
+use crate::profile::View;
 use crate::router::Router;
 use crate::subscriptions::Target;
 
@@ -76,9 +77,9 @@ struct Page<T> {
 }
 
 impl FrontHandler {
-    /// `search`: the session lists the search tools instead of the catalog.
-    pub fn new(hub: Arc<Hub>, search: bool) -> Self {
-        let session = hub.relay.fronts.new_session(search);
+    /// A new session seeing the catalog through `view`.
+    pub fn new(hub: Arc<Hub>, view: Arc<View>) -> Self {
+        let session = hub.relay.fronts.new_session(view);
         let _end = Arc::new(SessionEnd {
             hub: hub.clone(),
             session: session.clone(),
@@ -111,12 +112,12 @@ impl FrontHandler {
         ctx
     }
 
-    /// A page of the items `of` picks from the snapshot.
+    /// A page of the items `of` picks from the snapshot through the session's view.
     async fn page<T: Clone>(
         &self,
         params: Option<PaginatedRequestParams>,
         ctx: &RequestContext<RoleServer>,
-        of: impl Fn(&Router) -> &[T],
+        of: impl Fn(&View, &Router) -> Vec<T>,
     ) -> Result<Page<T>, ErrorData> {
         let cursor = params.as_ref().and_then(|p| p.cursor.as_deref());
         if cursor.is_none() {
@@ -127,7 +128,8 @@ impl FrontHandler {
             self.hub.refresh_stale().await;
         }
         let router = self.hub.router();
-        let (items, next) = router.page(of(&router), cursor, self.hub.settings.page_size)?;
+        let all = of(&self.session.view, &router);
+        let (items, next) = router.page(&all, cursor, self.hub.settings.page_size)?;
         let ttl_ms = match Era::of(ctx) {
             Era::Stateless => bridge::ttl_ms(router.fresh_until, Instant::now()),
             Era::Handshake => None,
@@ -150,13 +152,14 @@ impl ServerHandler for FrontHandler {
         params: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        if self.session.search {
+        if self.session.view.search {
             self.hub.wait_settled(self.hub.startup_left()).await;
             return Ok(ListToolsResult::with_all_items(crate::meta_tools::tools(
-                &self.hub.router(),
+                &self.hub,
+                &self.session.view,
             )));
         }
-        let page = self.page(params, &ctx, |r| &r.tools.items).await?;
+        let page = self.page(params, &ctx, View::tools).await?;
         let mut result = ListToolsResult::with_all_items(page.items);
         result.next_cursor = page.next;
         result.ttl_ms = page.ttl_ms;
@@ -168,7 +171,7 @@ impl ServerHandler for FrontHandler {
         params: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let page = self.page(params, &ctx, |r| &r.prompts.items).await?;
+        let page = self.page(params, &ctx, View::prompts).await?;
         let mut result = ListPromptsResult::with_all_items(page.items);
         result.next_cursor = page.next;
         result.ttl_ms = page.ttl_ms;
@@ -180,7 +183,7 @@ impl ServerHandler for FrontHandler {
         params: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let page = self.page(params, &ctx, |r| &r.resources).await?;
+        let page = self.page(params, &ctx, View::resources).await?;
         let mut result = ListResourcesResult::with_all_items(page.items);
         result.next_cursor = page.next;
         result.ttl_ms = page.ttl_ms;
@@ -192,7 +195,7 @@ impl ServerHandler for FrontHandler {
         params: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let page = self.page(params, &ctx, |r| &r.templates).await?;
+        let page = self.page(params, &ctx, View::templates).await?;
         let mut result = ListResourceTemplatesResult::with_all_items(page.items);
         result.next_cursor = page.next;
         result.ttl_ms = page.ttl_ms;
@@ -207,10 +210,11 @@ impl ServerHandler for FrontHandler {
         let era = Era::of(&ctx);
         let ctx = self.with_level(ctx);
         // Direct calls by name work in search mode too.
-        let response = if self.session.search && crate::meta_tools::is_meta(&params.name) {
-            crate::meta_tools::call(&self.hub, params, ctx).await?
+        let view = &self.session.view;
+        let response = if view.search && crate::meta_tools::is_meta(&params.name) {
+            crate::meta_tools::call(&self.hub, params, ctx, view).await?
         } else {
-            self.hub.call_tool(params, ctx).await?
+            self.hub.call_tool(params, ctx, view).await?
         };
         Ok(bridge::call_result(era, response))
     }
@@ -221,7 +225,10 @@ impl ServerHandler for FrontHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         let era = Era::of(&ctx);
-        let response = self.hub.get_prompt(params, self.with_level(ctx)).await?;
+        let response = self
+            .hub
+            .get_prompt(params, self.with_level(ctx), &self.session.view)
+            .await?;
         Ok(bridge::prompt_result(era, response))
     }
 
@@ -231,7 +238,10 @@ impl ServerHandler for FrontHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let era = Era::of(&ctx);
-        let response = self.hub.read_resource(params, self.with_level(ctx)).await?;
+        let response = self
+            .hub
+            .read_resource(params, self.with_level(ctx), &self.session.view)
+            .await?;
         Ok(bridge::read_result(era, response))
     }
 
@@ -241,17 +251,26 @@ impl ServerHandler for FrontHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
         let era = Era::of(&ctx);
-        let result = self.hub.complete(params, self.with_level(ctx)).await?;
+        let result = self
+            .hub
+            .complete(params, self.with_level(ctx), &self.session.view)
+            .await?;
         Ok(bridge::complete_result(era, result))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        if self.session.search && crate::meta_tools::is_meta(name) {
-            return crate::meta_tools::tools(&self.hub.router())
+        let view = &self.session.view;
+        if view.search && crate::meta_tools::is_meta(name) {
+            return crate::meta_tools::tools(&self.hub, view)
                 .into_iter()
                 .find(|t| t.name == name);
         }
-        self.hub.router().tools.get(name).cloned()
+        let router = self.hub.router();
+        let route = router.tools.route(name)?;
+        if view.hides(crate::profile::Kind::Tool, &route.backend, name).is_some() {
+            return None;
+        }
+        router.tools.get(name).cloned()
     }
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
@@ -293,7 +312,12 @@ impl ServerHandler for FrontHandler {
     ) -> Result<(), ErrorData> {
         self.session.hold();
         self.hub
-            .subscribe(&params.uri, self.session.id, Target::Session(ctx.peer))
+            .subscribe(
+                &params.uri,
+                self.session.id,
+                Target::Session(ctx.peer),
+                &self.session.view,
+            )
             .await
     }
 
@@ -314,7 +338,11 @@ impl ServerHandler for FrontHandler {
         let id = self.hub.relay.fronts.add_sink(sink.clone());
         // The resources this stream asked for are subscribed at their backends.
         for uri in ctx.accepted().resource_subscriptions.clone().unwrap_or_default() {
-            if let Err(e) = self.hub.subscribe(&uri, id, Target::Stream(sink.clone())).await {
+            if let Err(e) = self
+                .hub
+                .subscribe(&uri, id, Target::Stream(sink.clone()), &self.session.view)
+                .await
+            {
                 tracing::debug!("a listen stream's subscription to {uri:?} failed: {}", e.message);
             }
         }

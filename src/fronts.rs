@@ -62,8 +62,9 @@ pub struct Session {
     held: AtomicBool,
     /// The HTTP session id (`Mcp-Session-Id`) of a 2025-11-25 HTTP session.
     http_id: std::sync::OnceLock<Arc<str>>,
-    /// It lists the search tools instead of the catalog (`listen.tool_mode: search`).
-    pub search: bool,
+    /// What of the catalog it sees (a profile, or all of it), and whether
+    /// it lists the search tools instead of the tools.
+    pub view: Arc<crate::profile::View>,
 }
 
 impl Session {
@@ -114,15 +115,15 @@ pub struct Fronts {
 }
 
 impl Fronts {
-    /// A new session's state (registered once its handshake is done);
-    /// `search`: it lists the search tools instead of the catalog.
-    pub fn new_session(&self, search: bool) -> Arc<Session> {
+    /// A new session's state (registered once its handshake is done), seeing
+    /// the catalog through `view`.
+    pub fn new_session(&self, view: Arc<crate::profile::View>) -> Arc<Session> {
         Arc::new(Session {
             id: self.next_id(),
             level: Mutex::new(None),
             held: AtomicBool::new(false),
             http_id: std::sync::OnceLock::new(),
-            search,
+            view,
         })
     }
 

@@ -20,7 +20,7 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientRequest, CompleteRequest, CompleteRequestParams,
     CompleteResult, GetPromptRequestParams, GetPromptResponse, InitializeResult, LoggingLevel, PromptsCapability,
     ReadResourceRequestParams, ReadResourceResponse, Reference, ResourcesCapability, ServerCapabilities, ServerResult,
-    SetLevelRequestParams, SubscribeRequestParams, ToolsCapability, UnsubscribeRequestParams,
+    SetLevelRequestParams, SubscribeRequestParams, Tool, ToolsCapability, UnsubscribeRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer};
@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backend::{self, Backend, Changes, Status};
 use crate::forward::{Failure, ParkedCalls};
 use crate::fronts::{Changed, Session};
+use crate::profile::{Kind, View};
 use crate::relay::Relay;
 use crate::resolve::{Resolved, Settings};
 use crate::router::{Router, Source};
@@ -83,8 +84,8 @@ struct Supervisor {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// A search index with the router (and its version) it was built from.
-type SearchCache = (u64, Arc<Router>, Arc<crate::search::Index>);
+/// A view's tools and their search index, with the router version they were built from.
+type SearchCache = (u64, Arc<Vec<Tool>>, Arc<crate::search::Index>);
 
 pub struct Hub {
     /// The backends of the configuration in force (replaced whole by a reload).
@@ -96,9 +97,11 @@ pub struct Hub {
     changes: Arc<Changes>,
     router: ArcSwap<Router>,
     info: ArcSwap<InitializeResult>,
-    /// The search index of `listen.tool_mode: search`, with the router
-    /// version it was built from.
-    search: Mutex<Option<SearchCache>>,
+    /// The search index of each view in search mode (by profile name;
+    /// None: the whole catalog), with the router version it was built from.
+    search: Mutex<HashMap<Option<Arc<str>>, SearchCache>>,
+    /// The whole catalog's view and the profiles'.
+    pub views: crate::profile::Views,
     /// Per-backend request counts, failures, latency (`listen.metrics`).
     pub metrics: crate::metrics::Metrics,
     rebuild_lock: Mutex<()>,
@@ -127,7 +130,8 @@ impl Hub {
             router: ArcSwap::from_pointee(Router::default()),
             info: ArcSwap::from_pointee(InitializeResult::new(ServerCapabilities::default())),
             rebuild_lock: Mutex::new(()),
-            search: Mutex::new(None),
+            search: Mutex::default(),
+            views: crate::profile::Views::new(resolved.settings.search_mode, &resolved.profiles),
             metrics: crate::metrics::Metrics::new(),
             relay: Arc::default(),
             parked: ParkedCalls::default(),
@@ -449,19 +453,20 @@ impl Hub {
         self.wait_settled_where(limit, |_| true).await;
     }
 
-    /// The router snapshot and its search index (built on first use after
-    /// each change of the catalog).
-    pub fn search_index(&self) -> (Arc<Router>, Arc<crate::search::Index>) {
+    /// The tools `view` shows and their search index (built on first use
+    /// after each change of the catalog).
+    pub fn search_index(&self, view: &View) -> (Arc<Vec<Tool>>, Arc<crate::search::Index>) {
         let router = self.router();
         let mut cached = self.search.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((version, r, index)) = &*cached
+        if let Some((version, tools, index)) = cached.get(&view.name)
             && *version == router.version
         {
-            return (r.clone(), index.clone());
+            return (tools.clone(), index.clone());
         }
-        let index = Arc::new(crate::search::Index::build(&router.tools.items));
-        *cached = Some((router.version, router.clone(), index.clone()));
-        (router, index)
+        let tools = Arc::new(view.tools(&router));
+        let index = Arc::new(crate::search::Index::build(&tools));
+        cached.insert(view.name.clone(), (router.version, tools.clone(), index.clone()));
+        (tools, index)
     }
 
     /// Wakes on every change of a backend's state or catalog.
@@ -557,17 +562,20 @@ impl Hub {
         }
     }
 
-    /// tools/call: route by public name and forward to the backend.
+    /// tools/call: route by public name and forward to the backend, if
+    /// `view` offers the tool.
     pub async fn call_tool(
         &self,
         mut params: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
+        view: &View,
     ) -> Result<CallToolResponse, ErrorData> {
         let name = params.name.to_string();
         let targets = |b: &Backend| b.spec.prefix.is_empty() || b.spec.owns(&name);
         let Some(route) = self.find(|r| r.tools.route(&name).cloned(), targets).await else {
             return self.unroutable("tool", &name).into_call();
         };
+        outside(view, Kind::Tool, &route.backend, &name)?;
         params.name = route.name.to_string().into();
         params.meta = None;
         let prefix = self.prefix_of(&route.backend);
@@ -584,17 +592,20 @@ impl Hub {
         }
     }
 
-    /// prompts/get: route by public name and forward to the backend.
+    /// prompts/get: route by public name and forward to the backend, if
+    /// `view` offers the prompt.
     pub async fn get_prompt(
         &self,
         mut params: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
+        view: &View,
     ) -> Result<GetPromptResponse, ErrorData> {
         let name = params.name.clone();
         let targets = |b: &Backend| b.spec.prefix.is_empty() || b.spec.owns(&name);
         let Some(route) = self.find(|r| r.prompts.route(&name).cloned(), targets).await else {
             return Err(self.unroutable("prompt", &name).into_error());
         };
+        outside(view, Kind::Prompt, &route.backend, &name)?;
         params.name = route.name.to_string();
         params.meta = None;
         let prefix = self.prefix_of(&route.backend);
@@ -616,9 +627,10 @@ impl Hub {
         &self,
         mut params: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
+        view: &View,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let public = params.uri.clone();
-        let (backend, original) = self.find_resource(&public).await?;
+        let (backend, original) = self.find_resource(&public, view).await?;
         params.uri = original;
         params.meta = None;
         let prefix = self.prefix_of(&backend);
@@ -640,6 +652,7 @@ impl Hub {
         &self,
         mut params: CompleteRequestParams,
         ctx: RequestContext<RoleServer>,
+        view: &View,
     ) -> Result<CompleteResult, ErrorData> {
         let backend = match &mut params.r#ref {
             Reference::Prompt(p) => {
@@ -648,11 +661,12 @@ impl Hub {
                 let Some(route) = self.find(|r| r.prompts.route(&name).cloned(), targets).await else {
                     return Err(self.unroutable("prompt", &name).into_error());
                 };
+                outside(view, Kind::Prompt, &route.backend, &name)?;
                 p.name = route.name.to_string();
                 route.backend
             }
             Reference::Resource(t) => {
-                let (backend, original) = self.find_resource(&t.uri).await?;
+                let (backend, original) = self.find_resource(&t.uri, view).await?;
                 t.uri = original;
                 backend
             }
@@ -707,8 +721,8 @@ impl Hub {
 
     /// Subscribes client `id` to the resource at public URI `public`; the
     /// backend is asked once, for the first subscriber.
-    pub async fn subscribe(&self, public: &str, id: u64, to: Target) -> Result<(), ErrorData> {
-        let (backend, original) = self.find_resource(public).await?;
+    pub async fn subscribe(&self, public: &str, id: u64, to: Target, view: &View) -> Result<(), ErrorData> {
+        let (backend, original) = self.find_resource(public, view).await?;
         if !self.relay.subscriptions.add(&backend, &original, public, id, to) {
             return Ok(());
         }
@@ -775,11 +789,10 @@ impl Hub {
         }
     }
 
-    /// The backend a public resource URI (or URI template) belongs to, and
-    /// the URI at that backend.
     /// The backend and own URI of public resource URI `public`, unless no
-    /// backend serves it or its backend's `resources` filter hides it.
-    async fn find_resource(&self, public: &str) -> Result<(Arc<str>, String), ErrorData> {
+    /// backend serves it, its backend's `resources` filter hides it, or its
+    /// backend is not in `view`.
+    async fn find_resource(&self, public: &str, view: &View) -> Result<(Arc<str>, String), ErrorData> {
         let prefix = uri::decode(public).map_or("", |(p, _)| p);
         let targets = |b: &Backend| *b.spec.prefix == *prefix;
         let Some((backend, original)) = self.find(|r| r.resource(public), targets).await else {
@@ -790,6 +803,12 @@ impl Hub {
         {
             return Err(ErrorData::invalid_params(
                 format!("resource {public:?} is hidden by backend {:?}'s {rule}", b.spec.name),
+                None,
+            ));
+        }
+        if let Some(why) = view.hides_resources_of(&backend) {
+            return Err(ErrorData::invalid_params(
+                format!("resource {public:?} is outside: {why}"),
                 None,
             ));
         }
@@ -831,5 +850,22 @@ impl Hub {
         self.backends()
             .get(backend)
             .map_or_else(|| Arc::from(""), |b| b.spec.prefix.clone())
+    }
+}
+
+/// Refuses `public` (a tool or prompt of `backend`) if `view` does not offer it.
+fn outside(view: &View, kind: Kind, backend: &str, public: &str) -> Result<(), ErrorData> {
+    match view.hides(kind, backend, public) {
+        None => Ok(()),
+        Some(why) => {
+            let what = match kind {
+                Kind::Tool => "tool",
+                Kind::Prompt => "prompt",
+            };
+            Err(ErrorData::invalid_params(
+                format!("{what} {public:?} is outside: {why}"),
+                None,
+            ))
+        }
     }
 }

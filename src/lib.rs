@@ -27,6 +27,7 @@ pub mod listen;
 pub mod meta_tools;
 pub mod metrics;
 pub mod names;
+pub mod profile;
 pub mod progress;
 pub mod redact;
 pub mod relay;

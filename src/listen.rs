@@ -25,6 +25,7 @@ use crate::config::support::Secret;
 use crate::front::FrontHandler;
 use crate::hub::Hub;
 use crate::lane::{Lane, Taken};
+use crate::profile::View;
 use crate::resolve::{Address, HttpListen};
 use crate::sessions::Sessions;
 
@@ -33,10 +34,9 @@ const DRAIN: Duration = Duration::from_secs(10);
 
 type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 
-/// Serves one client on stdin/stdout until it disconnects or `shutdown`.
-pub async fn stdio(hub: Arc<Hub>, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let search = hub.settings.search_mode;
-    let handler = FrontHandler::new(hub, search);
+/// Serves one client on stdin/stdout, through `view`, until it disconnects or `shutdown`.
+pub async fn stdio(hub: Arc<Hub>, view: Arc<View>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let handler = FrontHandler::new(hub, view);
     let service = tokio::select! {
         s = handler.serve_with_ct(rmcp::transport::stdio(), shutdown.child_token()) => s?,
         () = shutdown.cancelled() => return Ok(()),
@@ -190,14 +190,25 @@ fn respond(status: http::StatusCode, text: &str) -> http::Response<Body> {
     response
 }
 
-/// The bearer tokens clients may present, compared in constant time.
-struct Tokens(Vec<Secret>);
+/// The bearer tokens clients may present, compared in constant time: the
+/// ones that reach everything, and the ones bound to a profile.
+struct Tokens {
+    everything: Vec<Secret>,
+    profiles: Vec<(Arc<str>, Secret)>,
+}
+
+/// What a request's token lets it reach.
+enum Admitted {
+    Everything,
+    Profile(Arc<str>),
+    Nothing,
+}
 
 impl Tokens {
-    fn admits(&self, request: &http::Request<hyper::body::Incoming>) -> bool {
+    fn admits(&self, request: &http::Request<hyper::body::Incoming>) -> Admitted {
         use subtle::ConstantTimeEq as _;
-        if self.0.is_empty() {
-            return true;
+        if self.everything.is_empty() && self.profiles.is_empty() {
+            return Admitted::Everything;
         }
         let Some(presented) = request
             .headers()
@@ -207,16 +218,82 @@ impl Tokens {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token)
         else {
-            return false;
+            return Admitted::Nothing;
         };
+        let presented = presented.trim().as_bytes();
         // Every token is compared, so the time taken says nothing about which matched.
-        self.0
+        let everything: bool = self
+            .everything
             .iter()
             .fold(subtle::Choice::from(0), |any, t| {
-                any | t.expose().as_bytes().ct_eq(presented.trim().as_bytes())
+                any | t.expose().as_bytes().ct_eq(presented)
             })
-            .into()
+            .into();
+        let mut profile = None;
+        for (name, t) in &self.profiles {
+            if bool::from(t.expose().as_bytes().ct_eq(presented)) && profile.is_none() {
+                profile = Some(name.clone());
+            }
+        }
+        match (everything, profile) {
+            (true, _) => Admitted::Everything,
+            (false, Some(p)) => Admitted::Profile(p),
+            (false, None) => Admitted::Nothing,
+        }
     }
+}
+
+/// The MCP service of one view, and the profile it belongs to (None: the whole catalog).
+#[derive(Clone)]
+struct Endpoint {
+    service: StreamableHttpService<FrontHandler, Sessions>,
+    profile: Option<Arc<str>>,
+    view: Arc<View>,
+}
+
+/// A request path without its trailing slash (`/` stays `/`).
+fn normal(path: &str) -> &str {
+    match path.trim_end_matches('/') {
+        "" => "/",
+        p => p,
+    }
+}
+
+/// Every path mcpmux serves MCP at: `<path>`, `<path>/all` in search mode,
+/// and per profile `<path>/<name>` (and `<path>/<name>/all` in search mode).
+fn endpoints(
+    hub: &Arc<Hub>,
+    path: &str,
+    sessions: &Arc<Sessions>,
+    config: &StreamableHttpServerConfig,
+) -> std::collections::HashMap<String, Endpoint> {
+    let base = path.trim_end_matches('/');
+    let endpoint = |view: &Arc<View>, profile: Option<&str>| {
+        let hub = hub.clone();
+        let for_service = view.clone();
+        Endpoint {
+            service: StreamableHttpService::new(
+                move || Ok(FrontHandler::new(hub.clone(), for_service.clone())),
+                sessions.clone(),
+                config.clone(),
+            ),
+            profile: profile.map(Arc::from),
+            view: view.clone(),
+        }
+    };
+    let views = &hub.views;
+    let mut map = std::collections::HashMap::new();
+    map.insert(normal(path).to_string(), endpoint(&views.everything, None));
+    if views.everything.search {
+        map.insert(format!("{base}/all"), endpoint(&views.everything_listed, None));
+    }
+    for (name, p) in &views.profiles {
+        map.insert(format!("{base}/{name}"), endpoint(&p.view, Some(name)));
+        if p.view.search {
+            map.insert(format!("{base}/{name}/all"), endpoint(&p.listed, Some(name)));
+        }
+    }
+    map
 }
 
 /// Serves MCP over streamable HTTP on `listeners` until `shutdown`, then
@@ -253,62 +330,81 @@ pub async fn http(
     origins.extend(front.allowed_origins.iter().cloned());
     let lane_hosts = hosts.clone();
     config = config.with_allowed_hosts(hosts).with_allowed_origins(origins);
-    if listeners.iter().any(Listener::is_public_tcp) && front.tokens.is_empty() {
+    if listeners.iter().any(Listener::is_public_tcp) && front.tokens.is_empty() && front.profile_tokens.is_empty() {
         tracing::warn!(
             "LISTENING ON A NON-LOOPBACK ADDRESS WITHOUT CLIENT AUTHENTICATION: anyone who can reach it \
              uses every backend's credentials. Set listen.auth (type: bearer) or bind 127.0.0.1."
         );
     }
-    let hub_for_service = hub.clone();
     let session_manager = Arc::new(Sessions::new(front.session_idle_timeout));
-    let search = hub.settings.search_mode;
-    let service = StreamableHttpService::new(
-        move || Ok(FrontHandler::new(hub_for_service.clone(), search)),
-        session_manager.clone(),
-        config.clone(),
-    );
-    // In search mode the whole catalog stays at <path>/all (same sessions).
-    let hub_for_all = hub.clone();
-    let service_all = search.then(|| {
-        StreamableHttpService::new(
-            move || Ok(FrontHandler::new(hub_for_all.clone(), false)),
-            session_manager.clone(),
-            config,
-        )
-    });
+    // One service per view, all with the same sessions.
+    let endpoints = Arc::new(endpoints(&hub, &front.path, &session_manager, &config));
+    let base: Arc<str> = front.path.trim_end_matches('/').into();
     // The fast lane for calls in 2025-11-25 sessions (MCPMUX_LANE=0: off,
     // every request through rmcp's session layer; the tests run both).
     let lane = (std::env::var_os("MCPMUX_LANE").is_none_or(|v| v != "0"))
         .then(|| Lane::new(hub.clone(), session_manager, front.max_body_bytes, &lane_hosts));
     let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());
     let path: Arc<str> = front.path.as_str().into();
-    let all_path: Arc<str> = format!("{}/all", path.trim_end_matches('/')).into();
-    let tokens = Arc::new(Tokens(front.tokens.clone()));
+    let tokens = Arc::new(Tokens {
+        everything: front.tokens.clone(),
+        profiles: front
+            .profile_tokens
+            .iter()
+            .map(|(p, t)| (Arc::from(p.as_str()), t.clone()))
+            .collect(),
+    });
     let my_uid = unsafe { libc::getuid() };
     let handler = {
         let path = path.clone();
-        let all_path = all_path.clone();
+        let hub = hub.clone();
         move |request: http::Request<hyper::body::Incoming>| {
             let path = path.clone();
             let tokens = tokens.clone();
             let lane = lane.clone();
-            let at = request.uri().path();
-            let is = |p: &str| at == p || at.strip_suffix('/') == Some(p);
-            let service = if is(&path) {
-                Some(service.clone())
-            } else if is(&all_path) {
-                service_all.clone()
-            } else {
-                None
-            };
+            let at = normal(request.uri().path());
+            let endpoint = endpoints.get(at).cloned();
+            let on_base = at == normal(&path);
+            let endpoints = endpoints.clone();
+            let base = base.clone();
+            let hub = hub.clone();
             async move {
-                let Some(service) = service else {
+                let Some(mut endpoint) = endpoint else {
                     return Ok::<_, Infallible>(respond(
                         http::StatusCode::NOT_FOUND,
-                        &format!("mcpmux serves MCP at {path}"),
+                        &format!("mcpmux serves MCP at {path} (and its profiles at {base}/<profile>)"),
                     ));
                 };
-                if !tokens.admits(&request) {
+                let admitted = tokens.admits(&request);
+                if let Admitted::Profile(p) = &admitted {
+                    if on_base {
+                        // A profile's token at <path> is served its profile.
+                        match hub.views.profiles.get(&**p).map(|v| v.view.clone()) {
+                            Some(_) => endpoint = endpoints[&format!("{base}/{p}")].clone(),
+                            None => return Ok(respond(http::StatusCode::FORBIDDEN, "mcpmux: unknown profile")),
+                        }
+                    } else if endpoint.profile.as_deref() != Some(&**p) {
+                        return Ok(respond(
+                            http::StatusCode::FORBIDDEN,
+                            &format!("mcpmux: this token reaches profile {p:?} only, at {path} or {base}/{p}"),
+                        ));
+                    }
+                }
+                // A session is served where it began: its id is no key to another view.
+                if let Some(id) = request
+                    .headers()
+                    .get(crate::lane::SESSION_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    && let Some((session, _)) = hub.relay.fronts.by_http_id(id)
+                    && !Arc::ptr_eq(&session.view, &endpoint.view)
+                {
+                    return Ok(respond(
+                        http::StatusCode::NOT_FOUND,
+                        "mcpmux: this session belongs to another endpoint; start a new session here",
+                    ));
+                }
+                let service = endpoint.service;
+                if matches!(admitted, Admitted::Nothing) {
                     let mut r = respond(
                         http::StatusCode::UNAUTHORIZED,
                         "mcpmux: a client token is needed (Authorization: Bearer <token>)",
@@ -335,8 +431,15 @@ pub async fn http(
             Listener::Tcp(_) => tracing::info!("serving MCP at http://{}{path}", listener.describe()),
             Listener::Unix(..) => tracing::info!("serving MCP at {} (HTTP path {path})", listener.describe()),
         }
-        if search {
-            tracing::info!("tool_mode search: clients list search_tools and call_tool; the full list is at {all_path}");
+        if hub.views.everything.search {
+            tracing::info!(
+                "tool_mode search: clients list search_tools and call_tool; the full list is at {}/all",
+                path.trim_end_matches('/')
+            );
+        }
+        for (name, p) in &hub.views.profiles {
+            let mode = if p.view.search { " (search mode)" } else { "" };
+            tracing::info!("profile {name}{mode} at {}/{name}", path.trim_end_matches('/'));
         }
         let handler = handler.clone();
         let graceful = graceful.clone();

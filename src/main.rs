@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         })
     };
     match cli.command {
-        Command::Serve { adhoc, http } => {
+        Command::Serve { adhoc, http, profile } => {
             let overrides = Overrides {
                 backends: adhoc.backends,
                 http,
@@ -78,6 +78,7 @@ fn main() -> ExitCode {
                     let source = mcpmux::serve::Source {
                         explicit: explicit.map(std::path::Path::to_path_buf),
                         overrides,
+                        profile,
                     };
                     run_async(mcpmux::serve::serve(config, source, activation))
                         .map_or_else(|e| failed(format!("{e:#}")), |()| ExitCode::SUCCESS)
@@ -85,13 +86,13 @@ fn main() -> ExitCode {
                 Err(code) => code,
             }
         }
-        Command::List { adhoc, json } => {
+        Command::List { adhoc, json, profile } => {
             let overrides = Overrides {
                 backends: adhoc.backends,
                 http: None,
             };
             match load(explicit, &overrides) {
-                Ok(config) => run_async(mcpmux::serve::list(config, json, &mut std::io::stdout()))
+                Ok(config) => run_async(mcpmux::serve::list(config, json, profile, &mut std::io::stdout()))
                     .unwrap_or_else(|e| failed(format!("{e:#}"))),
                 Err(code) => code,
             }

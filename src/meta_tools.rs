@@ -14,7 +14,7 @@ use rmcp::service::RequestContext;
 use serde_json::{Value, json};
 
 use crate::hub::Hub;
-use crate::router::Router;
+use crate::profile::View;
 
 pub const SEARCH: &str = "search_tools";
 pub const CALL: &str = "call_tool";
@@ -30,10 +30,19 @@ fn schema(v: Value) -> Arc<serde_json::Map<String, Value>> {
     Arc::new(v.as_object().cloned().unwrap_or_default())
 }
 
-/// The two tools, their descriptions counting what the catalog holds now.
-pub fn tools(router: &Router) -> Vec<Tool> {
-    let n = router.tools.items.len();
-    let mut backends: Vec<&Arc<str>> = router.tools.owners.iter().collect();
+/// The two tools, their descriptions counting what `view` shows of the catalog now.
+pub fn tools(hub: &Hub, view: &View) -> Vec<Tool> {
+    let router = hub.router();
+    let (shown, _) = hub.search_index(view);
+    let n = shown.len();
+    let mut backends: Vec<&Arc<str>> = router
+        .tools
+        .items
+        .iter()
+        .zip(&router.tools.owners)
+        .filter(|(t, b)| view.hides(crate::profile::Kind::Tool, b, &t.name).is_none())
+        .map(|(_, b)| b)
+        .collect();
     backends.sort();
     backends.dedup();
     vec![
@@ -74,6 +83,7 @@ pub async fn call(
     hub: &Arc<Hub>,
     params: CallToolRequestParams,
     ctx: RequestContext<RoleServer>,
+    view: &View,
 ) -> Result<CallToolResponse, ErrorData> {
     let args = params.arguments.unwrap_or_default();
     if params.name == SEARCH {
@@ -86,12 +96,12 @@ pub async fn call(
             .unwrap_or(DEFAULT_LIMIT)
             .clamp(1, MAX_LIMIT) as usize;
         hub.wait_settled(hub.startup_left()).await;
-        let (router, index) = hub.search_index();
+        let (shown, index) = hub.search_index(view);
         let hits: Vec<Value> = index
             .search(query, limit)
             .into_iter()
             .map(|i| {
-                let t = &router.tools.items[i];
+                let t = &shown[i];
                 json!({"name": t.name, "description": t.description, "inputSchema": t.input_schema})
             })
             .collect();
@@ -120,5 +130,5 @@ pub async fn call(
     inner.meta = params.meta;
     inner.input_responses = params.input_responses;
     inner.request_state = params.request_state;
-    hub.call_tool(inner, ctx).await
+    hub.call_tool(inner, ctx, view).await
 }

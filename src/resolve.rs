@@ -44,8 +44,10 @@ pub enum Listen {
 pub struct HttpListen {
     pub address: Address,
     pub path: String,
-    /// Bearer tokens clients must present (empty: none needed).
+    /// Bearer tokens clients must present (empty, with no profile tokens: none needed).
     pub tokens: Vec<crate::config::support::Secret>,
+    /// Tokens that reach one profile only: (profile, token).
+    pub profile_tokens: Vec<(String, crate::config::support::Secret)>,
     /// Browser origins admitted besides loopback ones.
     pub allowed_origins: Vec<String>,
     /// The largest request body (bytes); larger ones get 413.
@@ -65,6 +67,14 @@ impl HttpListen {
             path: listen.path.clone(),
             tokens: match &listen.auth {
                 crate::config::ClientAuth::Bearer(b) => b.tokens.clone(),
+                crate::config::ClientAuth::None(_) => Vec::new(),
+            },
+            profile_tokens: match &listen.auth {
+                crate::config::ClientAuth::Bearer(b) => b
+                    .profiles
+                    .iter()
+                    .flat_map(|(p, tokens)| tokens.iter().map(move |t| (p.clone(), t.clone())))
+                    .collect(),
                 crate::config::ClientAuth::None(_) => Vec::new(),
             },
             allowed_origins: listen.allowed_origins.clone(),
@@ -170,6 +180,8 @@ pub struct Resolved {
     pub settings: Settings,
     /// In configuration order (the first keeps a clashing unprefixed name).
     pub backends: Vec<BackendSpec>,
+    /// The profiles, by name (`profile::Views` compiles them).
+    pub profiles: std::collections::BTreeMap<String, config::Profile>,
 }
 
 impl Resolved {
@@ -204,6 +216,7 @@ impl Resolved {
                 },
             },
             backends: config.backends.iter().map(BackendSpec::new).collect(),
+            profiles: config.profiles.clone(),
         }
     }
 

@@ -18,6 +18,7 @@ use crate::backend::{self, Status};
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::listen;
+use crate::profile::{Kind, View};
 use crate::resolve::{Listen, Mode, Resolved};
 use crate::router::{Named, Names, Router};
 
@@ -91,6 +92,8 @@ pub struct Source {
     pub explicit: Option<std::path::PathBuf>,
     /// What the command line adds.
     pub overrides: crate::config::Overrides,
+    /// The profile a stdio client is served (`--profile`; None: the whole catalog).
+    pub profile: Option<String>,
 }
 
 impl Source {
@@ -159,6 +162,17 @@ pub async fn serve(
     let notifier = crate::daemon::Notifier::default();
     let shutdown = CancellationToken::new();
     let hub = Hub::new(&resolved);
+    let view = match (&source.profile, &resolved.listen) {
+        (None, _) => hub.views.everything.clone(),
+        (Some(p), Listen::Http(front)) => anyhow::bail!(
+            "--profile serves one profile over stdio; over HTTP every profile is served at {}/{p}",
+            front.path.trim_end_matches('/')
+        ),
+        (Some(p), Listen::Stdio) => hub
+            .views
+            .get(Some(p))
+            .ok_or_else(|| anyhow::anyhow!("{}", unknown_profile(&hub, p)))?,
+    };
     // A passed socket wins over the configured address; the path and the
     // front door's settings still apply.
     let http = match (&resolved.listen, activation.is_empty()) {
@@ -203,7 +217,7 @@ pub async fn serve(
         tokio::spawn(async move {
             match http {
                 Some((listeners, front)) => listen::http(hub, listeners, &front, shutdown).await,
-                None => listen::stdio(hub, shutdown).await,
+                None => listen::stdio(hub, view, shutdown).await,
             }
         })
     };
@@ -256,6 +270,9 @@ async fn reload(hub: &Hub, source: &Source, current: &mut Resolved) {
             "SIGHUP: connect_retry, token_store, eager_auth or listen.page_size changed; restart mcpmux to apply them \
              (ignored until then)"
         );
+    }
+    if next.profiles != current.profiles {
+        tracing::warn!("SIGHUP: the profiles changed; restart mcpmux to apply them (ignored until then)");
     }
     let done = hub.reload(&next).await;
     tracing::info!(
@@ -324,6 +341,17 @@ struct ListedResource<'a> {
     description: Option<&'a str>,
 }
 
+/// One profile of `mcpmux list`: what it offers now.
+#[derive(serde::Serialize)]
+struct ListedProfile<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    tool_mode: &'static str,
+    tools: usize,
+    prompts: usize,
+}
+
 #[derive(serde::Serialize)]
 struct ListedBackend<'a> {
     name: &'a str,
@@ -340,7 +368,14 @@ struct ListedBackend<'a> {
     hidden: backend::Hidden,
 }
 
-pub async fn list(config: Config, json: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+/// `mcpmux list`: the merged catalog (or `profile`'s part of it), each
+/// backend's state and what its filters hid, and the profiles.
+pub async fn list(
+    config: Config,
+    json: bool,
+    profile: Option<String>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     // One attempt each: a listing should not wait out a retry schedule.
     let resolved = Resolved::new(&config, Mode::List);
     if resolved.backends.is_empty() {
@@ -350,6 +385,13 @@ pub async fn list(config: Config, json: bool, out: &mut dyn Write) -> anyhow::Re
     let shutdown = CancellationToken::new();
     on_signals(shutdown.clone());
     let hub = Hub::new(&resolved);
+    let view = match &profile {
+        None => hub.views.everything_listed.clone(),
+        Some(p) => match hub.views.profiles.get(p) {
+            Some(p) => p.listed.clone(),
+            None => anyhow::bail!("{}", unknown_profile(&hub, p)),
+        },
+    };
     let tasks = hub.start(&shutdown);
     tokio::select! {
         () = hub.wait_settled(resolved.list_wait()) => {}
@@ -359,23 +401,25 @@ pub async fn list(config: Config, json: bool, out: &mut dyn Write) -> anyhow::Re
         }
     }
     let router = hub.router();
-    let code = write_listing(&hub, &router, json, out);
+    let code = write_listing(&hub, &router, &view, json, out);
     shutdown.cancel();
     hub.stop_backends(STOP).await;
     stop(tasks).await;
     Ok(code?)
 }
 
-/// The rows of one kind of named item, with each one's own description.
+/// The rows of one kind of named item `view` shows, with each one's own description.
 fn named_rows<'a, T: Named>(
     hub: &Hub,
     names: &'a Names<T>,
+    (view, kind): (&View, Kind),
     own: impl Fn(&backend::Catalog, &str) -> Option<String>,
 ) -> Vec<ListedItem<'a>> {
     names
         .items
         .iter()
         .zip(&names.owners)
+        .filter(|(item, owner)| view.hides(kind, owner, item.name()).is_none())
         .map(|(item, owner)| {
             let original = names.route(item.name()).map_or("", |r| &*r.name);
             let description = hub.backends().get(owner).and_then(|b| own(&b.catalog(), original));
@@ -389,14 +433,20 @@ fn named_rows<'a, T: Named>(
         .collect()
 }
 
-fn write_listing(hub: &Arc<Hub>, router: &Router, json: bool, out: &mut dyn Write) -> std::io::Result<ExitCode> {
-    let tools = named_rows(hub, &router.tools, |c, name| {
+fn write_listing(
+    hub: &Arc<Hub>,
+    router: &Router,
+    view: &View,
+    json: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<ExitCode> {
+    let tools = named_rows(hub, &router.tools, (view, Kind::Tool), |c, name| {
         c.tools
             .iter()
             .find(|t| t.name == name)
             .and_then(|t| t.description.as_ref().map(|d| d.to_string()))
     });
-    let prompts = named_rows(hub, &router.prompts, |c, name| {
+    let prompts = named_rows(hub, &router.prompts, (view, Kind::Prompt), |c, name| {
         c.prompts
             .iter()
             .find(|p| p.name == name)
@@ -406,6 +456,7 @@ fn write_listing(hub: &Arc<Hub>, router: &Router, json: bool, out: &mut dyn Writ
         .resources
         .iter()
         .zip(&router.resource_owners)
+        .filter(|(_, owner)| view.backend_in(owner))
         .map(|(r, owner)| ListedResource {
             uri: &r.uri,
             backend: owner,
@@ -417,6 +468,7 @@ fn write_listing(hub: &Arc<Hub>, router: &Router, json: bool, out: &mut dyn Writ
         .templates
         .iter()
         .zip(&router.template_owners)
+        .filter(|(_, owner)| view.backend_in(owner))
         .map(|(t, owner)| ListedResource {
             uri: &t.uri_template,
             backend: owner,
@@ -428,6 +480,7 @@ fn write_listing(hub: &Arc<Hub>, router: &Router, json: bool, out: &mut dyn Writ
     let all = hub.backends();
     let backends: Vec<ListedBackend<'_>> = all
         .iter()
+        .filter(|b| view.backend_in(&b.spec.name))
         .map(|b| ListedBackend {
             name: &b.spec.name,
             prefix: &b.spec.prefix,
@@ -445,6 +498,22 @@ fn write_listing(hub: &Arc<Hub>, router: &Router, json: bool, out: &mut dyn Writ
         .collect();
     let all_ready = backends.iter().all(|b| b.protocol.is_some());
     let clashes: Vec<_> = router.clashes().collect();
+    // The profiles, with what each offers now (in a profile's own listing, none).
+    let profiles: Vec<ListedProfile<'_>> = if view.is_everything() {
+        hub.views
+            .profiles
+            .iter()
+            .map(|(name, p)| ListedProfile {
+                name,
+                description: p.view.description.as_deref(),
+                tool_mode: if p.view.search { "search" } else { "all" },
+                tools: p.view.tools(router).len(),
+                prompts: p.view.prompts(router).len(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     if json {
         let report = serde_json::json!({
             "tools": tools,
@@ -453,6 +522,7 @@ fn write_listing(hub: &Arc<Hub>, router: &Router, json: bool, out: &mut dyn Writ
             "resource_templates": templates,
             "backends": backends,
             "clashes": clashes.iter().map(|c| serde_json::json!({"name": c.public, "kept": c.kept, "dropped": c.dropped})).collect::<Vec<_>>(),
+            "profiles": profiles,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default())?;
     } else {
@@ -509,6 +579,15 @@ fn write_listing(hub: &Arc<Hub>, router: &Router, json: bool, out: &mut dyn Writ
                 c.public, c.kept, c.dropped, c.kept
             )?;
         }
+        for p in &profiles {
+            let mode = if p.tool_mode == "search" { ", search mode" } else { "" };
+            let about = p.description.map(|d| format!(": {d}")).unwrap_or_default();
+            writeln!(
+                out,
+                "profile {}: {} tools, {} prompts{mode}{about}",
+                p.name, p.tools, p.prompts
+            )?;
+        }
     }
     Ok(if all_ready {
         ExitCode::SUCCESS
@@ -536,4 +615,17 @@ fn table<'a>(
         writeln!(out, "{name:width$}  {backend:bwidth$}  {line}")?;
     }
     Ok(())
+}
+
+/// The error for `--profile NAME` when the configuration has no such profile.
+fn unknown_profile(hub: &Hub, name: &str) -> String {
+    let known: Vec<&str> = hub.views.profiles.keys().map(String::as_str).collect();
+    if known.is_empty() {
+        format!("no profile {name:?} in the configuration (it defines none; add one under profiles)")
+    } else {
+        format!(
+            "no profile {name:?} in the configuration (it defines {})",
+            known.join(", ")
+        )
+    }
 }

@@ -397,11 +397,63 @@ fn env_map() -> BoxedStrategy<Value> {
         .boxed()
 }
 
+/// A filter (a backend's `tools`, `prompts`, `resources`; a profile's
+/// `tools`, `prompts`): glob lists, now and then an empty pattern.
+fn filter() -> BoxedStrategy<Value> {
+    let pattern = mostly(
+        proptest::sample::select(vec!["*", "get_*", "a__?", "*__delete_*", "${MISSING:-x*}"]).prop_map(Value::from),
+        prop_oneof![Just(json!("")), Just(json!(1))],
+    );
+    let list = mostly(
+        proptest::collection::vec(pattern, 0..3).prop_map(Value::from),
+        Just(json!("get_*")),
+    );
+    object(vec![optional("allow", 0.5, list.clone()), optional("deny", 0.5, list)])
+}
+
+/// Profile names from a small pool (`all` is reserved), now and then a bad one.
+fn profile_name() -> BoxedStrategy<String> {
+    mostly(
+        proptest::sample::select(vec!["coding", "ro", "all", "p-1_x"]).prop_map(String::from),
+        proptest::sample::select(vec!["Bad", "", "a b", "-x"]).prop_map(String::from),
+    )
+}
+
+fn tool_mode() -> BoxedStrategy<Value> {
+    mostly(
+        proptest::sample::select(vec!["all", "search"]).prop_map(Value::from),
+        Just(json!("fast")),
+    )
+}
+
+/// The top-level `profiles`: views naming backends from the same pool as
+/// the backends' names (so some name a backend that is not configured).
+fn profiles() -> BoxedStrategy<Value> {
+    let profile = object(vec![
+        optional("description", 0.2, text().prop_map(Value::from).boxed()),
+        optional(
+            "backends",
+            0.6,
+            proptest::collection::vec(name().prop_map(Value::from), 0..3)
+                .prop_map(Value::from)
+                .boxed(),
+        ),
+        optional("tools", 0.4, filter()),
+        optional("prompts", 0.2, filter()),
+        optional("tool_mode", 0.3, tool_mode()),
+    ]);
+    proptest::collection::btree_map(profile_name(), profile, 0..3)
+        .prop_map(|m| Value::Object(m.into_iter().collect()))
+        .boxed()
+}
+
 fn command_backend() -> BoxedStrategy<Value> {
     object(vec![
         required("name", name().prop_map(Value::from).boxed()),
         optional("description", 0.3, text().prop_map(Value::from).boxed()),
         optional("prefix", 0.3, prefix()),
+        optional("tools", 0.2, filter()),
+        optional("resources", 0.1, filter()),
         required("transport", constant("command", &["stdio", "Command"])),
         required("command", argv()),
         optional("env", 0.4, env_map()),
@@ -439,9 +491,17 @@ fn client_auth() -> BoxedStrategy<Value> {
         3 => object(vec![required("type", constant("none", &["basic"]))]),
         3 => object(vec![
             required("type", constant("bearer", &["token"])),
-            required(
+            optional(
                 "tokens",
-                mostly(proptest::collection::vec(token, 1..3).prop_map(|v| json!(v)), Just(json!([]))),
+                0.9,
+                proptest::collection::vec(token.clone(), 0..3).prop_map(|v| json!(v)).boxed(),
+            ),
+            optional(
+                "profiles",
+                0.3,
+                proptest::collection::btree_map(profile_name(), proptest::collection::vec(token, 0..2), 0..2)
+                    .prop_map(|m| json!(m))
+                    .boxed(),
             ),
         ]),
     ]
@@ -487,6 +547,7 @@ fn listen() -> BoxedStrategy<Value> {
             ),
         ),
         optional("page_size", 0.4, integer(1, 100_000)),
+        optional("tool_mode", 0.2, tool_mode()),
         optional("max_body_bytes", 0.3, integer(1024, 1_073_741_824)),
         optional("header_timeout", 0.3, duration()),
         optional("auth", 0.3, client_auth()),
@@ -521,6 +582,7 @@ fn document() -> BoxedStrategy<Value> {
     ];
     object(vec![
         optional("listen", 0.5, listen()),
+        optional("profiles", 0.3, profiles()),
         optional("eager_auth", 0.2, boolean()),
         optional(
             "connect_retry",
@@ -595,6 +657,9 @@ const MAX_DURATION_NANOS: u128 = 168 * 3_600_000_000_000;
 /// - `x-unique-by`: no two backends have the same `name`;
 /// - `x-prefix`: no two backends share a non-empty prefix (their `prefix`,
 ///   else their `name`), except two equal names, which `x-unique-by` reports;
+/// - `x-profile`: a profile is not called `all` and names only configured
+///   backends; the profiles `listen.auth` binds tokens to are defined; and
+///   bearer client authentication has at least one token;
 /// - `format` (of `endpoint`): a URI by RFC 3986, as for jsonschema, that
 ///   the HTTP client's URL parser (WHATWG rules, the `url` crate) also
 ///   reads: it refuses, say, a port past 65535 or a host `1.2.3.4.5`.
@@ -640,6 +705,32 @@ fn extra_rules(doc: &Value) -> BTreeSet<&'static str> {
                 broken.insert("x-prefix");
             }
             None => prefixes.push((prefix, explicit)),
+        }
+    }
+    let profiles = doc["profiles"].as_object();
+    for (name, p) in profiles.into_iter().flatten() {
+        let unknown = p["backends"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|b| !names.contains(b.as_str().unwrap_or_default()));
+        if name == "all" || unknown {
+            broken.insert("x-profile");
+        }
+    }
+    let auth = &doc["listen"]["auth"];
+    if auth["type"] == "bearer" {
+        let bound = auth["profiles"].as_object();
+        if bound
+            .into_iter()
+            .flatten()
+            .any(|(name, _)| !profiles.is_some_and(|p| p.contains_key(name)))
+        {
+            broken.insert("x-profile");
+        }
+        let tokens = auth["tokens"].as_array().is_some_and(|t| !t.is_empty());
+        if !tokens && bound.is_none_or(|b| b.is_empty()) {
+            broken.insert("x-profile");
         }
     }
     broken

@@ -37,6 +37,15 @@ fn fill_defaults(doc: &Value, node: &Value, mut value: Value) -> Value {
 /// A canonical description of what `node` accepts, comparable across the two documents.
 fn shape(doc: &Value, node: &Value) -> Value {
     let node = resolve(doc, node);
+    // An optional value without a default: schemars writes `anyOf: [T, null]`.
+    if let Some(variants) = node.get("anyOf").and_then(Value::as_array)
+        && let [only] = variants
+            .iter()
+            .filter(|v| v.get("type") != Some(&json!("null")))
+            .collect::<Vec<_>>()[..]
+    {
+        return shape(doc, only);
+    }
     if let Some(variants) = node.get("oneOf").and_then(Value::as_array) {
         let mut shapes: Vec<Value> = variants.iter().map(|v| shape(doc, v)).collect();
         shapes.sort_by_key(|s| s.to_string());

@@ -215,11 +215,17 @@ pub fn load_for_run(explicit: Option<&Path>, overrides: &Overrides) -> Result<Co
     parse_with(&text, &file, &process_env, overrides).map_err(|diagnostics| LoadError::Invalid { diagnostics })
 }
 
-/// Rules across backends that the schema cannot state: no two backends may
+/// Rules across entries that the schema cannot state: no two backends may
 /// expose their tools under the same non-empty prefix (their `prefix`, else
-/// their `name`). Clashes of unprefixed tools can only be known when the
-/// backends list them.
+/// their `name`) — clashes of unprefixed tools can only be known when the
+/// backends list them — and profiles name configured backends (`profile_checks`).
 pub fn cross_checks(value: &Value) -> Vec<ValidationError> {
+    let mut errors = prefix_checks(value);
+    errors.extend(profile_checks(value));
+    errors
+}
+
+fn prefix_checks(value: &Value) -> Vec<ValidationError> {
     let Some(backends) = value.get("backends").and_then(Value::as_array) else {
         return Vec::new();
     };
@@ -251,6 +257,93 @@ pub fn cross_checks(value: &Value) -> Vec<ValidationError> {
                 target: super::support::Target::Value,
             }),
             None => seen.push((prefix, i, explicit)),
+        }
+    }
+    errors
+}
+
+/// Profiles name configured backends and are not called `all` (the path of
+/// the full list in search mode); a profile's tokens name a profile; bearer
+/// client authentication has at least one token.
+fn profile_checks(value: &Value) -> Vec<ValidationError> {
+    use super::support::pointer::escape;
+    let error = |pointer: String, message: String, hint: &str, target| ValidationError {
+        pointer,
+        message,
+        hint: Some(hint.into()),
+        keyword: "x-profile",
+        target,
+    };
+    let mut errors = Vec::new();
+    let backends: Vec<&str> = value
+        .get("backends")
+        .and_then(Value::as_array)
+        .map(|b| b.iter().filter_map(|b| b.get("name").and_then(Value::as_str)).collect())
+        .unwrap_or_default();
+    let profiles = value.get("profiles").and_then(Value::as_object);
+    for (name, profile) in profiles.into_iter().flatten() {
+        let at = format!("/profiles/{}", escape(name));
+        if name == "all" {
+            errors.push(error(
+                at.clone(),
+                "a profile cannot be called \"all\": <path>/all serves the full list in search mode".into(),
+                "choose another name, such as everything",
+                super::support::Target::Key,
+            ));
+        }
+        let listed = profile.get("backends").and_then(Value::as_array);
+        for (i, b) in listed.into_iter().flatten().enumerate() {
+            if let Some(b) = b.as_str()
+                && !backends.contains(&b)
+            {
+                errors.push(error(
+                    format!("{at}/backends/{i}"),
+                    format!("profile {name:?} names backend {b:?}, which is not configured"),
+                    &match (
+                        super::support::did_you_mean(b, backends.iter().copied()),
+                        backends.as_slice(),
+                    ) {
+                        (Some(close), _) => format!("did you mean {close:?}?"),
+                        (None, []) => "add the backend under backends first".to_string(),
+                        (None, names) => format!("configured backends: {}", names.join(", ")),
+                    },
+                    super::support::Target::Value,
+                ));
+            }
+        }
+    }
+    let auth = value.get("listen").and_then(|l| l.get("auth"));
+    if let Some(auth) = auth
+        && auth.get("type").and_then(Value::as_str) == Some("bearer")
+    {
+        let bound = auth.get("profiles").and_then(Value::as_object);
+        for name in bound.into_iter().flatten().map(|(k, _)| k) {
+            if !profiles.is_some_and(|p| p.contains_key(name)) {
+                errors.push(error(
+                    format!("/listen/auth/profiles/{}", escape(name)),
+                    format!("listen.auth names profile {name:?}, which is not defined"),
+                    &match super::support::did_you_mean(name, profiles.into_iter().flatten().map(|(k, _)| k.as_str())) {
+                        Some(close) => format!("did you mean {close:?}?"),
+                        None => "define it under the top-level profiles key".to_string(),
+                    },
+                    super::support::Target::Key,
+                ));
+            }
+        }
+        let some = |key: &str| {
+            auth.get(key).is_some_and(|v| match v {
+                Value::Array(a) => !a.is_empty(),
+                Value::Object(o) => !o.is_empty(),
+                _ => true,
+            })
+        };
+        if !some("tokens") && !some("profiles") {
+            errors.push(error(
+                "/listen/auth".into(),
+                "bearer client authentication needs at least one token".into(),
+                "add tokens: [\"${MCPMUX_CLIENT_TOKEN}\"] (or tokens for a profile under profiles)",
+                super::support::Target::Value,
+            ));
         }
     }
     errors

@@ -274,7 +274,18 @@ impl Listing {
 
 /// Runs `mcpmux list --json -c config`.
 pub async fn list_json(config: &Path) -> Result<Listing> {
-    let out = mcpmux().args(["list", "--json", "-c"]).arg(config).output().await?;
+    list_json_with(config, &[]).await
+}
+
+/// Like [`list_json`], with more arguments to `list`.
+pub async fn list_json_with(config: &Path, args: &[&str]) -> Result<Listing> {
+    let out = mcpmux()
+        .args(["list", "--json"])
+        .args(args)
+        .arg("-c")
+        .arg(config)
+        .output()
+        .await?;
     let output = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -619,10 +630,27 @@ pub async fn connect_http(url: &str, era: Era) -> Result<Client> {
     Ok(client)
 }
 
+/// Like [`connect_http`], presenting a bearer token.
+pub async fn connect_http_token(url: &str, era: Era, token: &str) -> Result<Client> {
+    let config =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(url.to_string())
+            .auth_header(token);
+    let client = Recorder::default()
+        .serve_with_lifecycle(StreamableHttpClientTransport::from_config(config), lifecycle(era))
+        .await?;
+    subscribe(&client, era).await?;
+    Ok(client)
+}
+
 /// Starts `mcpmux serve -c config` as the client's stdio subprocess.
 pub async fn connect_stdio(config: &Path, era: Era, log: &Log) -> Result<Client> {
+    connect_stdio_with(config, &[], era, log).await
+}
+
+/// Like [`connect_stdio`], with more arguments to `serve`.
+pub async fn connect_stdio_with(config: &Path, args: &[&str], era: Era, log: &Log) -> Result<Client> {
     let mut cmd = mcpmux();
-    cmd.args(["serve", "-c"]).arg(config);
+    cmd.arg("serve").args(args).arg("-c").arg(config);
     let (transport, stderr) = TokioChildProcess::builder(cmd).stderr(Stdio::piped()).spawn()?;
     if let Some(stderr) = stderr {
         log.drain(stderr);

@@ -23,6 +23,7 @@ mod lane;
 mod matrix;
 mod metrics;
 mod oauth;
+mod profiles;
 mod reference;
 mod scenario;
 mod search;
@@ -63,6 +64,7 @@ fn main() {
         lane::all(),
         filters::all(),
         search::all(),
+        profiles::all(),
         metrics::all(),
     ]
     .into_iter()
