@@ -118,6 +118,32 @@ pub enum Command {
         /// http(s)://host:port/path or unix:/path/to/socket (default: the configured listen endpoint). Sends $MCPMUX_CLIENT_TOKEN as a bearer token if set.
         target: Option<String>,
     },
+    /// Add the MCP servers of the clients you use (Claude Code, Claude Desktop, Cursor, VS Code, Codex, Zed) to mcpmux's configuration as backends; their credentials go to the environment file beside it.
+    Import {
+        /// Read only this client (repeatable; default: every client whose files exist).
+        #[arg(long, value_enum, value_name = "CLIENT")]
+        from: Vec<crate::clients::Client>,
+        /// Read this file, in --from's format, instead of the client's usual places.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// Show what would change (a diff) and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Register mcpmux in a client's configuration (a backup is made first; running it again changes nothing).
+    Install {
+        #[arg(long, value_enum, value_name = "CLIENT")]
+        client: crate::clients::Client,
+        /// Edit this file instead of the client's usual one.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// Show the diff and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also remove from the client the servers that mcpmux now serves (imported ones).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Print the configuration in force, as written: the baked one (no --config on a baked binary) or the file's, secrets as their ${VAR} references.
     Config,
     /// Print the JSON Schema of the configuration (for editors and CI).

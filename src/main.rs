@@ -160,6 +160,47 @@ fn main() -> ExitCode {
         },
         Command::InstallUnits { dir, unix } => mcpmux::daemon::install_units(dir, unix, &mut std::io::stdout())
             .unwrap_or_else(|e| failed(format!("{e:#}"))),
+        Command::Import { from, file, dry_run } => {
+            let config = match explicit {
+                Some(p) => p.to_path_buf(),
+                None => mcpmux::config::resolve(None).unwrap_or_else(|_| {
+                    let paths = mcpmux::config::load::search_paths(&mcpmux::config::load::process_env);
+                    paths.get(1).cloned().unwrap_or_else(|| paths[0].clone())
+                }),
+            };
+            let req = mcpmux::import::Request {
+                from,
+                file,
+                config,
+                dry_run,
+            };
+            mcpmux::import::run(&req, &mut std::io::stdout()).unwrap_or_else(|e| failed(format!("{e:#}")))
+        }
+        Command::Install {
+            client,
+            file,
+            dry_run,
+            replace,
+        } => {
+            let config_path = match mcpmux::config::resolve(explicit) {
+                Ok(p) => p,
+                Err(e) => return failed(e.to_string()),
+            };
+            let config = match load(Some(&config_path), &Overrides::default()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let config_path = std::path::absolute(&config_path).unwrap_or(config_path);
+            let req = mcpmux::install::Request {
+                client,
+                config,
+                config_path,
+                file,
+                dry_run,
+                replace,
+            };
+            mcpmux::install::run(&req, &mut std::io::stdout()).unwrap_or_else(|e| failed(format!("{e:#}")))
+        }
         Command::Config => {
             mcpmux::serve::print_config(explicit, &mut std::io::stdout()).unwrap_or_else(|e| failed(format!("{e:#}")))
         }

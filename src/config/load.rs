@@ -4,6 +4,7 @@
 //! build the generated `Config`. Every problem comes back as a [`Diagnostic`]
 //! naming file, line, column and JSON pointer, never a secret value.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -66,6 +67,8 @@ pub enum LoadError {
     Unreadable { path: PathBuf, source: std::io::Error },
     #[error("invalid configuration:\n{}", diagnostics.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
     Invalid { diagnostics: Vec<Diagnostic> },
+    #[error("cannot read the environment file {}: {message}", path.display())]
+    EnvFile { path: PathBuf, message: String },
 }
 
 /// Where a configuration is looked for when `--config` is not given, in order.
@@ -100,10 +103,41 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// The environment file beside the configuration at `config`: `env` in
+/// its directory (`~/.config/mcpmux/env`, the systemd unit's
+/// `EnvironmentFile`), where `mcpmux import` puts the secrets it moves.
+pub fn env_file_beside(config: &Path) -> PathBuf {
+    config.parent().unwrap_or(Path::new(".")).join("env")
+}
+
+/// The variables of the environment file beside `config` (none if there
+/// is no such file), in `KEY=value` lines as systemd's `EnvironmentFile`
+/// reads them.
+pub fn env_file_vars(config: &Path) -> Result<HashMap<String, String>, LoadError> {
+    let path = env_file_beside(config);
+    if !path.is_file() {
+        return Ok(HashMap::new());
+    }
+    let error = |e: dotenvy::Error| LoadError::EnvFile {
+        path: path.clone(),
+        message: e.to_string(),
+    };
+    dotenvy::from_path_iter(&path)
+        .map_err(error)?
+        .map(|item| item.map_err(error))
+        .collect()
+}
+
+/// `${VAR}` as a run sees it: the process environment, else the
+/// environment file beside the configuration.
+fn lookup_with(file: HashMap<String, String>) -> impl Fn(&str) -> Option<String> {
+    move |name| process_env(name).or_else(|| file.get(name).cloned())
+}
+
 /// Reads, expands, validates and builds the configuration at `path`.
 pub fn load_file(path: &Path) -> Result<Config, LoadError> {
-    parse(&read(path)?, &path.display().to_string(), &process_env)
-        .map_err(|diagnostics| LoadError::Invalid { diagnostics })
+    let lookup = lookup_with(env_file_vars(path)?);
+    parse(&read(path)?, &path.display().to_string(), &lookup).map_err(|diagnostics| LoadError::Invalid { diagnostics })
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
@@ -206,13 +240,13 @@ fn relabel_override(d: &mut Diagnostic, from_file: usize, overrides: &Overrides)
 /// command line's additions. With ad-hoc backends and no `--config`, no file
 /// is needed.
 pub fn load_for_run(explicit: Option<&Path>, overrides: &Overrides) -> Result<Config, LoadError> {
-    let (text, file) = if explicit.is_none() && !overrides.backends.is_empty() {
-        (String::new(), "(command line)".to_string())
+    let (text, file, vars) = if explicit.is_none() && !overrides.backends.is_empty() {
+        (String::new(), "(command line)".to_string(), HashMap::new())
     } else {
         let path = resolve(explicit)?;
-        (read(&path)?, path.display().to_string())
+        (read(&path)?, path.display().to_string(), env_file_vars(&path)?)
     };
-    parse_with(&text, &file, &process_env, overrides).map_err(|diagnostics| LoadError::Invalid { diagnostics })
+    parse_with(&text, &file, &lookup_with(vars), overrides).map_err(|diagnostics| LoadError::Invalid { diagnostics })
 }
 
 /// Rules across entries that the schema cannot state: no two backends may

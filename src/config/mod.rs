@@ -12,8 +12,8 @@ pub mod types;
 
 pub use env::expand as expand_env;
 pub use load::{
-    Diagnostic, LoadError, Overrides, check_no_env, literal_secrets, load_file, load_for_run, no_env, parse,
-    parse_with, resolve, written_redacted,
+    Diagnostic, LoadError, Overrides, check_no_env, env_file_beside, env_file_vars, literal_secrets, load_file,
+    load_for_run, no_env, parse, parse_with, resolve, written_redacted,
 };
 pub use mcpmux_config_support as support;
 pub use support::Secret;

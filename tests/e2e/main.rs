@@ -18,6 +18,7 @@ mod daemon;
 mod filters;
 mod harness;
 mod hostile;
+mod import;
 mod interop;
 mod lane;
 mod matrix;
@@ -65,6 +66,7 @@ fn main() {
         filters::all(),
         search::all(),
         profiles::all(),
+        import::all(),
         metrics::all(),
     ]
     .into_iter()
