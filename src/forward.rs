@@ -46,15 +46,41 @@ impl Hub {
         asks_allowed: bool,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, Failure> {
+        use tracing::Instrument as _;
         let began = std::time::Instant::now();
         let method = request.method().to_string();
-        let result = self.forward_once(backend, request, asks_allowed, ctx).await;
+        // A client span for traces (`otel`); never enabled otherwise.
+        let span = tracing::debug_span!(
+            target: crate::otel::TARGET,
+            "mcp.forward",
+            otel.name = %format_args!("{method} {backend}"),
+            otel.kind = "client",
+            mcp.method.name = %method,
+            mcp.backend = %backend,
+            gen_ai.tool.name = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        if !span.is_disabled() {
+            if let ClientRequest::CallToolRequest(r) = &request {
+                span.record("gen_ai.tool.name", r.params.name.as_ref());
+            }
+            crate::otel::follow(&span, Some(&ctx.meta.0.0));
+        }
+        let result = self
+            .forward_once(backend, request, asks_allowed, ctx, &span)
+            .instrument(span.clone())
+            .await;
         let outcome = match &result {
             Ok(_) => Outcome::Ok,
             Err(Failure::Error(_)) => Outcome::Error,
             Err(Failure::Unavailable(_)) => Outcome::Unavailable,
             Err(Failure::Cancelled) => Outcome::Cancelled,
         };
+        if let Some(kind) = outcome.failure() {
+            span.record("otel.status_code", "ERROR");
+            span.record("error.type", kind);
+        }
         self.metrics.request(backend, &method, began.elapsed(), outcome);
         result
     }
@@ -65,6 +91,7 @@ impl Hub {
         request: ClientRequest,
         asks_allowed: bool,
         ctx: &RequestContext<RoleServer>,
+        span: &tracing::Span,
     ) -> Result<ServerResult, Failure> {
         let Some(b) = self.backends().get(backend).cloned() else {
             return Err(Failure::Error(ErrorData::internal_error(
@@ -79,9 +106,13 @@ impl Hub {
                 b.describe_status()
             )));
         };
+        let mut meta = forwarded_meta(&ctx.meta);
+        if !span.is_disabled() {
+            crate::otel::inject(span, &mut meta.0.0);
+        }
         let options = PeerRequestOptions::with_timeout(b.spec.timeout)
             .reset_timeout_on_progress()
-            .with_meta(forwarded_meta(&ctx.meta));
+            .with_meta(meta);
         let kind = std::mem::discriminant(&request);
         let handle = match peer.send_request_with_option(request, options).await {
             Ok(h) => h,

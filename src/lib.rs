@@ -30,6 +30,7 @@ pub mod listen;
 pub mod meta_tools;
 pub mod metrics;
 pub mod names;
+pub mod otel;
 pub mod profile;
 pub mod progress;
 pub mod redact;

@@ -51,11 +51,17 @@ fn main() -> ExitCode {
     }
     // Colours only for a terminal; the journal and log files get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(mcpmux::redact::Stderr)
-        .init();
+    {
+        use tracing_subscriber::prelude::*;
+        let logs = tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(mcpmux::redact::Stderr)
+            .with_filter(filter);
+        tracing_subscriber::registry()
+            .with(logs)
+            .with(mcpmux::otel::layer())
+            .init();
+    }
     let explicit = cli.config.as_deref();
     let io = |r: std::io::Result<ExitCode>| {
         r.unwrap_or_else(|e| {
@@ -67,7 +73,7 @@ fn main() -> ExitCode {
             }
         })
     };
-    match cli.command {
+    let code = match cli.command {
         Command::Serve { adhoc, http, profile } => {
             let overrides = Overrides {
                 backends: adhoc.backends,
@@ -209,5 +215,8 @@ fn main() -> ExitCode {
             cli::completions(shell, &mut std::io::stdout().lock());
             ExitCode::SUCCESS
         }
-    }
+    };
+    // Spans not yet exported go now (`otel`).
+    mcpmux::otel::shutdown();
+    code
 }

@@ -50,6 +50,18 @@ pub enum Outcome {
     Cancelled,
 }
 
+impl Outcome {
+    /// The kind of failure it is (the `kind` label, a span's `error.type`).
+    pub fn failure(self) -> Option<&'static str> {
+        match self {
+            Outcome::Ok => None,
+            Outcome::Error => Some("error"),
+            Outcome::Unavailable => Some("unavailable"),
+            Outcome::Cancelled => Some("cancelled"),
+        }
+    }
+}
+
 type Latency = Family<BackendLabel, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -120,12 +132,7 @@ impl Metrics {
                 backend: backend.to_string(),
             })
             .observe(took.as_secs_f64());
-        let kind = match outcome {
-            Outcome::Ok => return,
-            Outcome::Error => "error",
-            Outcome::Unavailable => "unavailable",
-            Outcome::Cancelled => "cancelled",
-        };
+        let Some(kind) = outcome.failure() else { return };
         self.errors
             .get_or_create(&ErrorLabels {
                 backend: backend.to_string(),

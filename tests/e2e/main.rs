@@ -24,6 +24,8 @@ mod lane;
 mod matrix;
 mod metrics;
 mod oauth;
+#[cfg(feature = "otel")]
+mod otel;
 mod profiles;
 mod reference;
 mod scenario;
@@ -68,6 +70,8 @@ fn main() {
         profiles::all(),
         import::all(),
         metrics::all(),
+        #[cfg(feature = "otel")]
+        otel::all(),
     ]
     .into_iter()
     .flatten()
