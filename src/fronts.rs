@@ -110,6 +110,10 @@ pub struct Fronts {
     /// The HTTP sessions among them, by `Mcp-Session-Id` (the fast lane's
     /// way from a request to its session).
     by_http_id: Mutex<HashMap<Arc<str>, Connected>>,
+    /// The view each HTTP session began with, by `Mcp-Session-Id`, kept
+    /// while it sleeps too (`sessions`), until it ends for good: a session
+    /// is served only at the endpoint of its view.
+    bound: Mutex<HashMap<Arc<str>, Arc<crate::profile::View>>>,
     sinks: Mutex<Vec<(u64, SubscriptionSink)>>,
     next: AtomicU64,
 }
@@ -137,6 +141,10 @@ impl Fronts {
         if let Some(h) = http_id
             && session.http_id.set(h.clone()).is_ok()
         {
+            self.bound
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(h.clone(), session.view.clone());
             self.by_http_id
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -158,12 +166,30 @@ impl Fronts {
     pub fn remove_legacy(&self, session: &Session) -> bool {
         let id = session.id;
         if let Some(h) = session.http_id.get() {
-            self.by_http_id.lock().unwrap_or_else(|e| e.into_inner()).remove(h);
+            let mut by_http_id = self.by_http_id.lock().unwrap_or_else(|e| e.into_inner());
+            // (A session woken from sleep may already hold the id again.)
+            if by_http_id.get(h).is_some_and(|(s, _)| s.id == id) {
+                by_http_id.remove(h);
+            }
         }
         let mut l = self.legacy.lock().unwrap_or_else(|e| e.into_inner());
         let before = l.len();
         l.retain(|(s, _)| s.id != id);
         l.len() != before
+    }
+
+    /// The view HTTP session `http_id` began with, awake or asleep.
+    pub fn bound_view(&self, http_id: &str) -> Option<Arc<crate::profile::View>> {
+        self.bound
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(http_id)
+            .cloned()
+    }
+
+    /// Forgets HTTP session `http_id` for good (it expired or was deleted).
+    pub fn unbind(&self, http_id: &str) {
+        self.bound.lock().unwrap_or_else(|e| e.into_inner()).remove(http_id);
     }
 
     /// The 2025-11-25 HTTP session `http_id` names, while its service runs.

@@ -251,6 +251,26 @@ struct Endpoint {
     view: Arc<View>,
 }
 
+/// What the sessions ask of the hub: whether a session may sleep — it has
+/// no log level, resource subscription or roots a replayed handshake would
+/// not restore — and to forget a session that ended.
+struct Hooks(Arc<Hub>);
+
+impl crate::sessions::Hooks for Hooks {
+    fn can_sleep(&self, id: &str) -> bool {
+        let fronts = &self.0.relay.fronts;
+        fronts.by_http_id(id).is_some_and(|(session, peer)| {
+            session.level().is_none()
+                && self.0.relay.subscriptions.held_by(session.id).is_empty()
+                && peer.peer_info().is_some_and(|i| i.capabilities.roots.is_none())
+        })
+    }
+
+    fn ended(&self, id: &str) {
+        self.0.relay.fronts.unbind(id);
+    }
+}
+
 /// A request path without its trailing slash (`/` stays `/`).
 fn normal(path: &str) -> &str {
     match path.trim_end_matches('/') {
@@ -336,7 +356,9 @@ pub async fn http(
              uses every backend's credentials. Set listen.auth (type: bearer) or bind 127.0.0.1."
         );
     }
-    let session_manager = Arc::new(Sessions::new(front.session_idle_timeout));
+    let session_manager = Arc::new(Sessions::new(front.session_idle_timeout, Arc::new(Hooks(hub.clone()))));
+    // Every session's `initialize` parameters, kept to wake sleeping ones.
+    config.session_store = Some(session_manager.store());
     // One service per view, all with the same sessions.
     let endpoints = Arc::new(endpoints(&hub, &front.path, &session_manager, &config));
     let base: Arc<str> = front.path.trim_end_matches('/').into();
@@ -395,8 +417,8 @@ pub async fn http(
                     .headers()
                     .get(crate::lane::SESSION_HEADER)
                     .and_then(|v| v.to_str().ok())
-                    && let Some((session, _)) = hub.relay.fronts.by_http_id(id)
-                    && !Arc::ptr_eq(&session.view, &endpoint.view)
+                    && let Some(view) = hub.relay.fronts.bound_view(id)
+                    && !Arc::ptr_eq(&view, &endpoint.view)
                 {
                     return Ok(respond(
                         http::StatusCode::NOT_FOUND,

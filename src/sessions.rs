@@ -6,9 +6,14 @@
 //! cancellation). A session is idle when it has no open stream, no call in
 //! progress, and no request came for that long; then it is closed like a
 //! DELETE (rmcp removes it, and its id answers 404 so the client starts a
-//! new one). When sessions end, the allocator is asked to hand the freed
-//! memory back (glibc keeps it otherwise), so memory returns to its level
-//! once abandoned sessions go.
+//! new one). A session idle for a few seconds whose state a replayed
+//! handshake restores in full (no log level chosen, no resource
+//! subscription, no roots; `Hooks::can_sleep`) goes to sleep: rmcp's worker,
+//! service and channels (about 60 KiB) are let go and only its `initialize`
+//! parameters are kept, in the session store rmcp restores sessions from,
+//! so its next request wakes it transparently, under the same id. When
+//! sessions end or sleep, the allocator is asked to hand the freed memory
+//! back (glibc keeps it otherwise), so memory returns to its level.
 
 use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
@@ -26,6 +31,20 @@ use rmcp::transport::common::server_side_http::ServerSseMessage;
 use rmcp::transport::streamable_http_server::SessionId;
 use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, LocalSessionManagerError};
+use rmcp::transport::streamable_http_server::session::{RestoreOutcome, SessionState, SessionStore, SessionStoreError};
+
+/// How long a session is idle before it may sleep.
+pub const SLEEP_AFTER: Duration = Duration::from_secs(5);
+
+/// What the sessions ask of the rest of mcpmux.
+pub trait Hooks: Send + Sync {
+    /// Whether session `id` holds nothing a replayed handshake would not
+    /// restore, so that it may sleep.
+    fn can_sleep(&self, id: &str) -> bool;
+    /// Session `id` has ended for good (expired, deleted, or its service
+    /// stopped).
+    fn ended(&self, id: &str);
+}
 
 /// The sessions of one HTTP front.
 pub struct Sessions {
@@ -33,9 +52,33 @@ pub struct Sessions {
     state: Arc<State>,
 }
 
+/// The `initialize` parameters of every session, which rmcp stores after
+/// each handshake and restores a sleeping session from.
+#[derive(Default)]
+pub struct Store(Mutex<HashMap<String, SessionState>>);
+
+#[async_trait::async_trait]
+impl SessionStore for Store {
+    async fn load(&self, id: &str) -> Result<Option<SessionState>, SessionStoreError> {
+        Ok(self.0.lock().unwrap().get(id).cloned())
+    }
+
+    async fn store(&self, id: &str, state: &SessionState) -> Result<(), SessionStoreError> {
+        self.0.lock().unwrap().insert(id.to_string(), state.clone());
+        Ok(())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), SessionStoreError> {
+        self.0.lock().unwrap().remove(id);
+        Ok(())
+    }
+}
+
 struct State {
     /// Zero: sessions never expire.
     idle: Duration,
+    hooks: Arc<dyn Hooks>,
+    store: Arc<Store>,
     /// Every live session's activity, by id.
     activity: Mutex<HashMap<SessionId, Activity>>,
     /// A trim is already scheduled.
@@ -45,6 +88,13 @@ struct State {
 struct Activity {
     /// When the last request, stream or call ended (or the session began).
     last: Instant,
+    /// Its rmcp session is let go (or being let go); its next request wakes it.
+    asleep: bool,
+    /// rmcp will still call `close_session` for the worker let go when it
+    /// went to sleep: that call is not the session's end.
+    stale_close: bool,
+    /// Which of its workers is the current one (each wake starts another).
+    epoch: u64,
     /// Streams open now.
     streams: usize,
     /// Requests from the client not yet answered (nor cancelled).
@@ -54,6 +104,17 @@ struct Activity {
 impl Activity {
     fn expired(&self, now: Instant, idle: Duration) -> bool {
         self.streams == 0 && self.calls.is_empty() && now.duration_since(self.last) >= idle
+    }
+
+    fn new() -> Activity {
+        Activity {
+            last: Instant::now(),
+            asleep: false,
+            stale_close: false,
+            epoch: 0,
+            streams: 0,
+            calls: HashSet::new(),
+        }
     }
 }
 
@@ -73,26 +134,50 @@ impl State {
         self.with(id, |a| a.streams = a.streams.saturating_add_signed(opened));
     }
 
-    /// Sessions that look expired now (checked again before each is closed).
-    fn expired(&self, now: Instant) -> Vec<SessionId> {
-        self.activity
-            .lock()
-            .unwrap()
+    /// Sessions that look expired now (checked again before each is
+    /// closed; never, with no idle limit), and awake ones that look ready
+    /// to sleep.
+    fn due(&self, now: Instant) -> (Vec<SessionId>, Vec<SessionId>) {
+        let activity = self.activity.lock().unwrap();
+        let expired = activity
             .iter()
-            .filter(|(_, a)| a.expired(now, self.idle))
+            .filter(|(_, a)| !self.idle.is_zero() && a.expired(now, self.idle))
             .map(|(id, _)| id.clone())
-            .collect()
+            .collect();
+        let sleepy = activity
+            .iter()
+            .filter(|(_, a)| !a.asleep && a.expired(now, SLEEP_AFTER))
+            .map(|(id, _)| id.clone())
+            .collect();
+        (expired, sleepy)
     }
 
     /// Takes session `id` out if it is still expired: a request that came
     /// meanwhile keeps it (and one that comes after finds it gone: 404).
-    fn take_expired(&self, id: &SessionId) -> bool {
+    /// Returns whether it was taken, and whether it was asleep.
+    fn take_expired(&self, id: &SessionId) -> Option<bool> {
         let mut activity = self.activity.lock().unwrap();
         let expired = activity.get(id).is_some_and(|a| a.expired(Instant::now(), self.idle));
-        if expired {
-            activity.remove(id);
+        expired.then(|| activity.remove(id).is_some_and(|a| a.asleep))
+    }
+
+    /// Marks session `id` asleep if it is still idle and awake.
+    fn take_sleepy(&self, id: &SessionId) -> bool {
+        let mut activity = self.activity.lock().unwrap();
+        match activity.get_mut(id) {
+            Some(a) if !a.asleep && a.expired(Instant::now(), SLEEP_AFTER) => {
+                a.asleep = true;
+                a.stale_close = true;
+                true
+            }
+            _ => false,
         }
-        expired
+    }
+
+    /// Session `id` has ended for good: what is kept for it goes.
+    fn end(&self, id: &SessionId) {
+        self.store.0.lock().unwrap().remove(id.as_ref());
+        self.hooks.ended(id);
     }
 }
 
@@ -100,20 +185,37 @@ impl Sessions {
     /// Sessions that end after `idle` with no request, stream or call (never,
     /// if `idle` is zero). Must be called within the runtime (it starts the
     /// expiry sweep).
-    pub fn new(idle: Duration) -> Sessions {
+    pub fn new(idle: Duration, hooks: Arc<dyn Hooks>) -> Sessions {
         let mut inner = LocalSessionManager::default();
         // Expiry is ours (see the module's opening); rmcp's timer is off.
         inner.session_config.keep_alive = None;
         let inner = Arc::new(inner);
         let state = Arc::new(State {
             idle,
+            hooks,
+            store: Arc::default(),
             activity: Mutex::default(),
             trimming: AtomicBool::new(false),
         });
-        if !idle.is_zero() {
-            tokio::spawn(sweep(Arc::downgrade(&inner), Arc::downgrade(&state)));
-        }
+        tokio::spawn(sweep(Arc::downgrade(&inner), Arc::downgrade(&state)));
         Sessions { inner, state }
+    }
+
+    /// The store rmcp keeps each session's `initialize` parameters in, and
+    /// wakes a sleeping session from (`StreamableHttpServerConfig::session_store`).
+    pub fn store(&self) -> Arc<dyn SessionStore> {
+        self.state.store.clone()
+    }
+
+    /// How many sessions are asleep now.
+    pub fn asleep(&self) -> usize {
+        self.state
+            .activity
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|a| a.asleep)
+            .count()
     }
 }
 
@@ -150,25 +252,39 @@ impl Drop for CallGuard {
     }
 }
 
-/// Ends idle sessions, checking a few times per idle period, until the
-/// front is gone.
+/// Ends idle sessions and puts the quiet ones to sleep, checking a few
+/// times per period, until the front is gone.
 async fn sweep(inner: Weak<LocalSessionManager>, state: Weak<State>) {
     let every = match state.upgrade() {
-        Some(s) => (s.idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(60)),
+        Some(s) if !s.idle.is_zero() => s.idle.min(SLEEP_AFTER) / 4,
+        Some(_) => SLEEP_AFTER / 4,
         None => return,
-    };
+    }
+    .clamp(Duration::from_millis(250), Duration::from_secs(60));
     loop {
         tokio::time::sleep(every).await;
         let (Some(inner), Some(state)) = (inner.upgrade(), state.upgrade()) else {
             return;
         };
-        for id in state.expired(Instant::now()) {
-            if !state.take_expired(&id) {
+        let (expired, sleepy) = state.due(Instant::now());
+        for id in expired {
+            let Some(asleep) = state.take_expired(&id) else {
+                continue;
+            };
+            tracing::debug!(session = %id, idle = ?state.idle, "closing an idle session");
+            state.end(&id);
+            if !asleep && let Err(e) = inner.close_session(&id).await {
+                tracing::debug!(session = %id, "closing an idle session: {e}");
+            }
+        }
+        for id in sleepy {
+            // (Asked outside the lock: the hooks take locks of their own.)
+            if !state.hooks.can_sleep(&id) || !state.take_sleepy(&id) {
                 continue;
             }
-            tracing::debug!(session = %id, idle = ?state.idle, "closing an idle session");
+            tracing::debug!(session = %id, "a quiet session goes to sleep");
             if let Err(e) = inner.close_session(&id).await {
-                tracing::debug!(session = %id, "closing an idle session: {e}");
+                tracing::debug!(session = %id, "putting a session to sleep: {e}");
             }
         }
     }
@@ -180,6 +296,8 @@ pub struct Tracked {
     transport: <LocalSessionManager as SessionManager>::Transport,
     id: SessionId,
     state: Arc<State>,
+    /// The session's worker this is (`Activity::epoch`).
+    epoch: u64,
 }
 
 impl Transport<RoleServer> for Tracked {
@@ -228,10 +346,22 @@ impl Transport<RoleServer> for Tracked {
 }
 
 impl Drop for Tracked {
-    /// The session's service has ended (rmcp then removes it): its activity
-    /// goes, and freed memory is handed back shortly after.
+    /// The session's service has ended (rmcp then removes it): unless the
+    /// session just went to sleep, its activity and its stored parameters
+    /// go; either way freed memory is handed back shortly after.
     fn drop(&mut self) {
-        self.state.activity.lock().unwrap().remove(&self.id);
+        let ended = {
+            let mut activity = self.state.activity.lock().unwrap();
+            match activity.get(&self.id) {
+                // Asleep, or awake again on another worker.
+                Some(a) if a.asleep || a.epoch != self.epoch => false,
+                Some(_) => activity.remove(&self.id).is_some(),
+                None => false,
+            }
+        };
+        if ended {
+            self.state.end(&self.id);
+        }
         let state = self.state.clone();
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(trim_soon(state));
@@ -314,18 +444,12 @@ impl SessionManager for Sessions {
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
         let (id, transport) = self.inner.create_session().await?;
-        self.state.activity.lock().unwrap().insert(
-            id.clone(),
-            Activity {
-                last: Instant::now(),
-                streams: 0,
-                calls: HashSet::new(),
-            },
-        );
+        self.state.activity.lock().unwrap().insert(id.clone(), Activity::new());
         let tracked = Tracked {
             transport,
             id: id.clone(),
             state: self.state.clone(),
+            epoch: 0,
         };
         Ok((id, tracked))
     }
@@ -339,13 +463,77 @@ impl SessionManager for Sessions {
         self.inner.initialize_session(id, message).await
     }
 
+    /// A sleeping session is not there: rmcp then wakes it (`restore_session`).
     async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
-        self.state.touch(id);
+        let asleep = {
+            let mut activity = self.state.activity.lock().unwrap();
+            activity.get_mut(id).is_some_and(|a| {
+                a.last = Instant::now();
+                a.asleep
+            })
+        };
+        if asleep {
+            return Ok(false);
+        }
         self.inner.has_session(id).await
     }
 
+    /// Wakes a sleeping session: a new worker under its id (rmcp replays
+    /// its handshake on it).
+    async fn restore_session(&self, id: SessionId) -> Result<RestoreOutcome<Self::Transport>, Self::Error> {
+        let transport = match self.inner.restore_session(id.clone()).await? {
+            RestoreOutcome::Restored(t) => t,
+            RestoreOutcome::AlreadyPresent => return Ok(RestoreOutcome::AlreadyPresent),
+            _ => return Ok(RestoreOutcome::NotSupported),
+        };
+        let epoch = {
+            let mut activity = self.state.activity.lock().unwrap();
+            let a = activity.entry(id.clone()).or_insert_with(Activity::new);
+            a.asleep = false;
+            a.last = Instant::now();
+            a.epoch += 1;
+            a.epoch
+        };
+        tracing::debug!(session = %id, "a sleeping session wakes");
+        Ok(RestoreOutcome::Restored(Tracked {
+            transport,
+            id,
+            state: self.state.clone(),
+            epoch,
+        }))
+    }
+
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
-        self.inner.close_session(id).await
+        enum Then {
+            Ignore,
+            End,
+            Close,
+        }
+        let then = {
+            let mut activity = self.state.activity.lock().unwrap();
+            match activity.get_mut(id) {
+                // rmcp closing the worker that was let go when the session
+                // went to sleep (the session may even be awake again).
+                Some(a) if a.stale_close => {
+                    a.stale_close = false;
+                    Then::Ignore
+                }
+                // A sleeping session (a DELETE, say) has no worker to stop.
+                Some(a) if a.asleep => {
+                    activity.remove(id);
+                    Then::End
+                }
+                _ => Then::Close,
+            }
+        };
+        match then {
+            Then::Ignore => Ok(()),
+            Then::End => {
+                self.state.end(id);
+                Ok(())
+            }
+            Then::Close => self.inner.close_session(id).await,
+        }
     }
 
     async fn create_stream(

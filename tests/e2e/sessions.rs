@@ -23,6 +23,10 @@ pub fn all() -> Vec<Trial> {
         ),
         trial("sessions/abandoned_sessions_go_and_memory_returns", abandoned_sessions),
         trial(
+            "sessions/quiet_sessions_sleep_light_and_wake_on_use",
+            quiet_sessions_sleep,
+        ),
+        trial(
             "sessions/a_client_disconnecting_mid_call_leaves_nothing_behind",
             disconnect_mid_call,
         ),
@@ -234,6 +238,82 @@ fn abandoned_sessions() -> Result {
             let still = raw.open().await?;
             let (status, body) = raw.call(&still, "one__echo", json!({"text": "after"})).await?;
             assert_eq!((status, body.contains("one: after")), (200, true), "{body}");
+            Ok(())
+        }
+        .await;
+        with_log(r, &mux)
+    })
+}
+
+/// How many sessions the log says went to sleep.
+fn slept(mux: &MuxHttp) -> usize {
+    mux.log.text().matches("a quiet session goes to sleep").count()
+}
+
+fn quiet_sessions_sleep() -> Result {
+    block_on(async {
+        let s = Scratch::new("sessions-sleep");
+        let mux = MuxHttp::start_with(
+            &serve_config(&s, "10m"),
+            &[("MCPMUX_LOG", "info,mcpmux::sessions=debug")],
+        )
+        .await?;
+        let r: Result = async {
+            let pid = pid_of(&mux)?;
+            let raw = Raw::new(&mux.url);
+            // Warm up (allocator, connection pool), and let those sleep.
+            abandon(&raw, 200, 16).await?;
+            let first = raw.open().await?;
+            let (status, _) = raw.call(&first, "one__echo", json!({"text": "before"})).await?;
+            assert_eq!(status, 200);
+            eventually("the warm-up sessions to sleep", LONG, || {
+                let n = slept(&mux);
+                async move { n >= 201 }
+            })
+            .await?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let base = status_kib(pid, "VmRSS")?;
+            const N: usize = 2000;
+            abandon(&raw, N, 16).await?;
+            let peak = status_kib(pid, "VmRSS")?;
+            eventually("every session to sleep", LONG * 2, || {
+                let n = slept(&mux);
+                async move { n >= 201 + N }
+            })
+            .await?;
+            // What a sleeping session costs, once the allocator has handed
+            // back what the sleepers let go (a trim follows within a second).
+            let limit_kib = 24.0;
+            let mut now = peak;
+            let light = eventually("the sleeping sessions' memory to return", LONG, || {
+                now = status_kib(pid, "VmRSS").unwrap_or(u64::MAX);
+                async move { (now.saturating_sub(base)) as f64 / N as f64 <= limit_kib }
+            })
+            .await;
+            let each = (now.saturating_sub(base)) as f64 / N as f64;
+            eprintln!("{N} sleeping sessions: RSS {base} -> {peak} (awake) -> {now} KiB asleep ({each:.1} KiB each)");
+            light.map_err(|e| format!("{e}: a sleeping session costs {each:.1} KiB"))?;
+            // A sleeping session wakes on its next request, under its id.
+            let (status, body) = raw.call(&first, "one__echo", json!({"text": "after"})).await?;
+            assert_eq!((status, body.contains("one: after")), (200, true), "{body}");
+            let (status, body) = raw.call(&first, "one__echo", json!({"text": "again"})).await?;
+            assert_eq!((status, body.contains("one: again")), (200, true), "{body}");
+            // A sleeping session deleted is gone.
+            let other = raw.open().await?;
+            eventually("the other session to sleep", LONG, || {
+                let n = slept(&mux);
+                async move { n >= 203 + N }
+            })
+            .await?;
+            let deleted = reqwest::Client::new()
+                .delete(&mux.url)
+                .header("mcp-session-id", &other)
+                .header("mcp-protocol-version", "2025-11-25")
+                .send()
+                .await?;
+            assert!(deleted.status().is_success(), "DELETE: {}", deleted.status());
+            let (status, _) = raw.call(&other, "one__echo", json!({"text": "gone"})).await?;
+            assert_eq!(status, 404);
             Ok(())
         }
         .await;
