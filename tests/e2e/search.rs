@@ -2,7 +2,8 @@
 //! clients of both eras: tools/list answers only `search_tools` and
 //! `call_tool`; searching a tool's name finds that tool first, with its
 //! input schema; every generated tool is called through `call_tool`; direct
-//! calls by name still work; and the full list stays at `<path>/all`.
+//! calls by name still work; and the full list stays at `<path>/all` — for
+//! the whole catalog and for a profile in search mode alike.
 
 use libtest_mimic::Trial;
 use serde_json::{Value, json};
@@ -40,9 +41,12 @@ fn catalog_through_two_tools() -> Result {
             .iter()
             .map(|n| s.backend(n, &["--tools", &tools]))
             .collect();
+        // The whole catalog in search mode, and a profile of it in search
+        // mode too (at <path>/big) while the rest of the daemon lists everything.
         let config = s.config(&json!({
             "listen": {"transport": "http", "address": "127.0.0.1:0", "tool_mode": "search"},
             "backends": backends,
+            "profiles": {"big": {"tool_mode": "search"}},
         }));
         let mux = MuxHttp::start(&config).await?;
         let all_url = format!("{}/all", mux.url.trim_end_matches('/'));
@@ -50,8 +54,12 @@ fn catalog_through_two_tools() -> Result {
         let catalog = full.peer().list_all_tools().await?;
         assert!(catalog.len() > 300, "{} tools at {all_url}", catalog.len());
         full.cancel().await?;
-        for era in [Era::Legacy, Era::Modern] {
-            let client = connect_http(&mux.url, era).await?;
+        let big = format!("{}/big", mux.url.trim_end_matches('/'));
+        let big_all = connect_http(&format!("{big}/all"), Era::Modern).await?;
+        assert_eq!(big_all.peer().list_all_tools().await?.len(), catalog.len());
+        big_all.cancel().await?;
+        for (era, url) in [(Era::Legacy, &mux.url), (Era::Modern, &mux.url), (Era::Legacy, &big)] {
+            let client = connect_http(url, era).await?;
             let mut listed = tool_names(&client).await?;
             listed.sort();
             assert_eq!(listed, ["call_tool", "search_tools"], "{era:?}");
