@@ -336,23 +336,30 @@ fn with_backends(text: &str, planned: &[Planned]) -> anyhow::Result<String> {
     if planned.is_empty() {
         return Ok(text.to_string());
     }
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.trim_end() == "backends:");
+    // The new items are indented like the existing ones (`- ` or `  - `).
+    let indent = start
+        .and_then(|s| lines[s + 1..].iter().find(|l| l.trim_start().starts_with("- ")))
+        .map_or(2, |l| l.len() - l.trim_start().len());
+    let pad = " ".repeat(indent);
     let mut block = String::new();
     for p in planned {
         block.push_str(&format!(
-            "  # imported from {} ({}: {})\n",
+            "{pad}# imported from {} ({}: {})\n",
             p.found.client.title(),
             p.found.file.display(),
             p.found.at
         ));
         let yaml = yaml_serde::to_string(&p.entry)?;
         for (i, line) in yaml.lines().enumerate() {
-            block.push_str(if i == 0 { "  - " } else { "    " });
+            block.push_str(&pad);
+            block.push_str(if i == 0 { "- " } else { "  " });
             block.push_str(line);
             block.push('\n');
         }
     }
-    let lines: Vec<&str> = text.lines().collect();
-    let Some(start) = lines.iter().position(|l| l.trim_end() == "backends:") else {
+    let Some(start) = start else {
         if lines.iter().any(|l| l.starts_with("backends:")) {
             anyhow::bail!(
                 "the configuration's backends are not a block list (backends: [...]); write them as one and import again"
@@ -555,6 +562,54 @@ mod tests {
         assert_eq!(backend_name("a__b_"), "a_b");
         assert_eq!(backend_name("@scope/pkg"), "-scope-pkg");
         assert_eq!(backend_name("___"), "server");
+    }
+
+    fn planned(name: &str) -> Planned {
+        Planned {
+            name: name.into(),
+            found: Found {
+                client: Client::Cursor,
+                file: "/h/.cursor/mcp.json".into(),
+                at: format!("mcpServers.{name}"),
+                name: name.into(),
+                transport: Transport::Command {
+                    argv: vec!["x".into()],
+                    env: Vec::new(),
+                    passthrough: Vec::new(),
+                },
+                allow: None,
+                deny: Vec::new(),
+                timeout_secs: None,
+                inputs: Vec::new(),
+                dropped: Vec::new(),
+            },
+            entry: json!({"name": name, "transport": "command", "command": ["x"]}),
+        }
+    }
+
+    #[test]
+    fn new_backends_join_the_list_as_it_is_written() {
+        let parse = |t: &str| crate::config::parse(t, "t.yaml", &|_| None).map(|c| c.backends.len());
+        for (text, wanted) in [
+            // Unindented items, a key after them, a comment between.
+            (
+                "backends:\n- {name: a, transport: command, command: [x]}\n\n# next\nlisten: {}\n",
+                2,
+            ),
+            // Indented items, at the end of the file.
+            (
+                "# mine\nbackends:\n  - name: a\n    transport: command\n    command: [x]\n",
+                2,
+            ),
+            // No backends yet.
+            ("listen: {}\n", 1),
+            ("", 1),
+        ] {
+            let out = with_backends(text, &[planned("new")]).unwrap();
+            assert_eq!(parse(&out).ok(), Some(wanted), "{out}");
+            assert!(out.starts_with(text.lines().next().unwrap_or("")), "{out}");
+        }
+        assert!(with_backends("backends: []\n", &[planned("new")]).is_err());
     }
 
     #[test]
