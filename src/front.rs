@@ -144,7 +144,7 @@ impl FrontHandler {
 
 impl ServerHandler for FrontHandler {
     fn get_info(&self) -> ServerConfig {
-        self.hub.info()
+        self.hub.info_for(&self.session.view)
     }
 
     async fn list_tools(

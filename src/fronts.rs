@@ -199,12 +199,13 @@ impl Fronts {
     }
 
     /// The connected sessions whose client declared roots.
-    pub fn sessions_with_roots(&self) -> Vec<Peer<RoleServer>> {
+    /// The connected sessions that declared roots and whose view has `backend`.
+    pub fn sessions_with_roots(&self, backend: &str) -> Vec<Peer<RoleServer>> {
         self.legacy
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter(|(_, p)| !p.is_transport_closed())
+            .filter(|(s, p)| s.view.backend_in(backend) && !p.is_transport_closed())
             .filter(|(_, p)| p.peer_info().is_some_and(|i| i.capabilities.roots.is_some()))
             .map(|(_, p)| p.clone())
             .collect()
@@ -221,7 +222,8 @@ impl Fronts {
             .min_by_key(|l| rank(*l))
     }
 
-    /// Passes a backend's log message to every session whose level admits it.
+    /// Passes a backend's log message to every session whose level admits
+    /// it and whose view has the backend.
     pub async fn log(&self, backend: &str, params: LoggingMessageNotificationParam) {
         let params = from_backend(backend, params);
         let peers: Vec<Peer<RoleServer>> = self
@@ -229,7 +231,7 @@ impl Fronts {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter(|(s, p)| s.admits(params.level) && !p.is_transport_closed())
+            .filter(|(s, p)| s.admits(params.level) && s.view.backend_in(backend) && !p.is_transport_closed())
             .map(|(_, p)| p.clone())
             .collect();
         for p in peers {

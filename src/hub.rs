@@ -414,16 +414,26 @@ impl Hub {
         caps.logging = Some(Default::default());
         let mut info = InitializeResult::new(caps);
         info.server_info = backend::implementation();
-        info.instructions = Some(self.instructions());
+        info.instructions = Some(self.instructions(&self.views.everything));
         info
     }
 
-    fn instructions(&self) -> String {
+    /// What `initialize` / `server/discover` answer a session of `view`: a
+    /// profile's names only its own backends.
+    pub fn info_for(&self, view: &View) -> InitializeResult {
+        let mut info = self.info();
+        if !view.is_everything() {
+            info.instructions = Some(self.instructions(view));
+        }
+        info
+    }
+
+    fn instructions(&self, view: &View) -> String {
         let mut out = String::from(
             "mcpmux serves the tools of several MCP servers through this one connection. \
              Each tool name starts with the prefix of the server it belongs to:\n",
         );
-        for b in self.backends().iter() {
+        for b in self.backends().iter().filter(|b| view.backend_in(&b.spec.name)) {
             let pattern = if b.spec.prefix.is_empty() {
                 "(unprefixed)".to_string()
             } else {
@@ -434,7 +444,7 @@ impl Hub {
                 None => out.push_str(&format!("- {pattern}: {}\n", b.spec.name)),
             }
         }
-        for b in self.backends().iter() {
+        for b in self.backends().iter().filter(|b| view.backend_in(&b.spec.name)) {
             if let Status::Ready {
                 instructions: Some(text),
                 ..

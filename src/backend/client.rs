@@ -206,10 +206,10 @@ impl BackendClient {
     }
 
     /// roots/list from a backend outside any call: the roots of every
-    /// connected client that has roots, together.
+    /// connected client that has roots and may reach this backend, together.
     async fn all_roots(&self) -> ListRootsResult {
         let mut roots: Vec<Root> = Vec::new();
-        for peer in self.relay.fronts.sessions_with_roots() {
+        for peer in self.relay.fronts.sessions_with_roots(&self.name) {
             if let Ok(Ok(r)) = tokio::time::timeout(std::time::Duration::from_secs(5), peer.list_roots()).await {
                 for root in r.roots {
                     if !roots.iter().any(|x| x.uri == root.uri) {

@@ -5,8 +5,9 @@
 //! subscription outside it, naming the profile and the rule; a profile's
 //! token is served its profile at the base path and refused anywhere else;
 //! a session begun at one path cannot be used at another; a profile in
-//! search mode still reaches every one of its tools; and over stdio
-//! `serve --profile` serves one profile.
+//! search mode still reaches every one of its tools; a profile's session
+//! hears only its own backends' log messages and is introduced only to
+//! them; and over stdio `serve --profile` serves one profile.
 
 use libtest_mimic::Trial;
 use rmcp::model::{GetPromptRequestParams, ReadResourceRequestParams};
@@ -156,6 +157,33 @@ fn paths_and_tokens() -> Result {
             assert!(tool_names(&wide_all).await?.len() > 20, "{era:?}");
             wide_all.cancel().await?;
         }
+        // A profile's session hears only its own backends' log messages,
+        // and its instructions name only them.
+        let coding = connect_http_token(&mux.url, Era::Legacy, CODING).await?;
+        let full = connect_http_token(&mux.url, Era::Legacy, FULL).await?;
+        let instructions = coding
+            .peer()
+            .peer_info()
+            .and_then(|i| i.instructions.clone())
+            .unwrap_or_default();
+        assert!(
+            instructions.contains("one__*") && !instructions.contains("two"),
+            "{instructions}"
+        );
+        call(&full, "two__log", json!({"level": "error", "text": "two's secret"})).await?;
+        call(&full, "one__log", json!({"level": "error", "text": "one says"})).await?;
+        for (client, text) in [(&full, "two's secret"), (&full, "one says"), (&coding, "one says")] {
+            eventually(
+                &format!("the log {text:?}"),
+                std::time::Duration::from_secs(5),
+                || async { client.service().logs.lock().unwrap().iter().any(|(_, t)| t == text) },
+            )
+            .await?;
+        }
+        let heard = coding.service().logs.lock().unwrap().clone();
+        assert!(!heard.iter().any(|(_, t)| t.contains("two")), "{heard:?}");
+        coding.cancel().await?;
+        full.cancel().await?;
         // The coding token reaches nothing but its profile; no token, nothing.
         assert_eq!(status(&Raw::new(&at("wide")), Some(CODING)).await?, 403);
         assert_eq!(status(&Raw::new(&at("wide/all")), Some(CODING)).await?, 403);
