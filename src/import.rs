@@ -150,7 +150,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> anyhow::Result<std::process::E
     report(out, req, &read, &planned, &already, &skipped, &env, &env_path)?;
     if req.dry_run {
         writeln!(out, "\n(dry run: nothing written)")?;
-        write!(out, "{}", crate::install::diff(&req.config, &text, &new_text))?;
+        write!(out, "{}", crate::install::diff(&req.config, &text, &new_text, true))?;
         return Ok(std::process::ExitCode::SUCCESS);
     }
     if !env.added.is_empty() {
@@ -267,11 +267,26 @@ fn entry(name: &str, f: &Found, env: &mut EnvFile, needs: &mut Vec<(String, Stri
             passthrough,
         } => {
             e.insert("transport".into(), json!("command"));
-            e.insert("command".into(), json!(argv));
+            // A credential in an argument (a password in a URL, the value
+            // of --api-key, a token by its well-known prefix) moves too.
+            let mut command = Vec::with_capacity(argv.len());
+            for (i, arg) in argv.iter().enumerate() {
+                let previous = i.checked_sub(1).map(|p| argv[p].as_str());
+                match secret_in_arg(previous, arg) {
+                    Some((kept, value)) => {
+                        let var = secret(&format!("{}_ARG{i}", env_name(name)), &Text::Literal(value), env);
+                        command.push(format!("{kept}{var}"));
+                    }
+                    None => command.push(arg.clone()),
+                }
+            }
+            e.insert("command".into(), json!(command));
             if !vars.is_empty() {
+                // Named after the backend: a variable of mcpmux's own
+                // environment by the same name (PATH, say) must not win.
                 let map: serde_json::Map<String, Value> = vars
                     .iter()
-                    .map(|(k, t)| (k.clone(), json!(secret(&env_name(k), t, env))))
+                    .map(|(k, t)| (k.clone(), json!(secret(&env_name(&format!("{name}_{k}")), t, env))))
                     .collect();
                 e.insert("env".into(), Value::Object(map));
             }
@@ -281,8 +296,16 @@ fn entry(name: &str, f: &Found, env: &mut EnvFile, needs: &mut Vec<(String, Stri
         }
         Transport::Http { url, headers } => {
             e.insert("transport".into(), json!("http"));
-            e.insert("endpoint".into(), json!(url));
             let prefix = env_name(name);
+            let endpoint = match secret_in_arg(None, url) {
+                Some((_, _)) => secret(
+                    &format!("{prefix}_ENDPOINT"),
+                    &Text::Literal(url.replace("$$", "$")),
+                    env,
+                ),
+                None => url.clone(),
+            };
+            e.insert("endpoint".into(), json!(endpoint));
             if let Some((header, value)) = headers.first() {
                 let bearer = match value {
                     Text::Literal(v) => v.strip_prefix("Bearer ").map(|t| Text::Literal(t.trim().to_string())),
@@ -315,6 +338,60 @@ fn entry(name: &str, f: &Found, env: &mut EnvFile, needs: &mut Vec<(String, Stri
         e.insert("timeout".into(), json!(format!("{s}s")));
     }
     Value::Object(e)
+}
+
+/// Whether a name (a flag, a query parameter) is one credentials go by.
+fn secret_name(name: &str) -> bool {
+    let n = name.trim_start_matches('-').to_ascii_lowercase();
+    [
+        "key",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "auth",
+        "credential",
+        "pat",
+    ]
+    .iter()
+    .any(|w| {
+        n.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|part| part == *w || part.ends_with(w))
+    })
+}
+
+/// A credential in a command argument or URL (a literal: no `${`), as the
+/// part kept in place and the secret raw value; `previous` is the argument before.
+fn secret_in_arg(previous: Option<&str>, arg: &str) -> Option<(String, String)> {
+    if arg.contains("${") {
+        return None;
+    }
+    let raw = arg.replace("$$", "$");
+    // The value of --api-key VALUE, or of --api-key=VALUE.
+    if let Some((flag, value)) = raw.split_once('=')
+        && flag.starts_with('-')
+        && secret_name(flag)
+        && !value.is_empty()
+    {
+        return Some((format!("{}=", flag.replace('$', "$$")), value.to_string()));
+    }
+    if previous.is_some_and(|p| p.starts_with('-') && !p.contains('=') && secret_name(p)) && !raw.starts_with('-') {
+        return Some((String::new(), raw));
+    }
+    // A URL with a password or a credential in its query.
+    if let Ok(url) = url::Url::parse(&raw)
+        && url.has_host()
+        && (url.password().is_some() || url.query_pairs().any(|(k, _)| secret_name(&k)))
+    {
+        return Some((String::new(), raw));
+    }
+    // Tokens by their well-known prefixes.
+    let prefixes = ["ghp_", "gho_", "github_pat_", "glpat-", "sk-", "xoxb-", "xoxp-", "AKIA"];
+    prefixes
+        .iter()
+        .any(|p| raw.starts_with(p) && raw.len() >= p.len() + 12)
+        .then(|| (String::new(), raw))
 }
 
 /// What an entry cannot carry beyond what reading found: headers past the first.
@@ -415,9 +492,13 @@ fn append_env(path: &Path, vars: &[(String, String, Option<String>)]) -> anyhow:
         .open(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     let mut text = String::new();
+    // A last line without its newline would run into ours.
+    if std::fs::read(path).is_ok_and(|b| b.last().is_some_and(|c| *c != b'\n')) {
+        text.push('\n');
+    }
     for (k, v, comment) in vars {
         if let Some(c) = comment {
-            text.push_str(&format!("# {c}\n"));
+            text.push_str(&format!("# {}\n", c.replace(['\n', '\r'], " ")));
         }
         text.push_str(&format!("{k}={}\n", quoted(v)));
     }
@@ -425,16 +506,13 @@ fn append_env(path: &Path, vars: &[(String, String, Option<String>)]) -> anyhow:
     Ok(())
 }
 
-/// A value as both systemd's EnvironmentFile and mcpmux read it back unchanged.
+/// A value as both systemd's EnvironmentFile and mcpmux read it back
+/// unchanged (a line break stays a real one, inside double quotes).
 fn quoted(v: &str) -> String {
     if !v.contains(['\'', '\n', '\\']) {
         format!("'{v}'")
     } else {
-        let escaped = v
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('$', "\\$")
-            .replace('\n', "\\n");
+        let escaped = v.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$");
         format!("\"{escaped}\"")
     }
 }
@@ -613,8 +691,41 @@ mod tests {
     }
 
     #[test]
+    fn credentials_in_arguments_are_found() {
+        let moved = |prev: Option<&str>, arg: &str| secret_in_arg(prev, arg);
+        assert_eq!(
+            moved(Some("--api-key"), "abc123"),
+            Some((String::new(), "abc123".into()))
+        );
+        assert_eq!(
+            moved(None, "--token=abc123"),
+            Some(("--token=".into(), "abc123".into()))
+        );
+        assert!(moved(None, "postgresql://u:pw@h/db").is_some());
+        assert!(moved(None, "https://x.example/mcp?api_key=1").is_some());
+        assert!(moved(None, "ghp_abcdefghijklmnop1234").is_some());
+        for (prev, arg) in [
+            (None, "/Users/x/Desktop"),
+            (Some("-y"), "@modelcontextprotocol/server-filesystem"),
+            (Some("--port"), "8080"),
+            (Some("--api-key"), "${KEY}"),
+            (None, "https://x.example/mcp?page=2"),
+            (None, "--keyboard=us"),
+        ] {
+            assert_eq!(moved(prev, arg), None, "{prev:?} {arg}");
+        }
+    }
+
+    #[test]
     fn env_values_read_back_unchanged() {
-        for v in ["plain", "with $dollar and \"quotes\"", "it's", "back\\slash", ""] {
+        for v in [
+            "plain",
+            "with $dollar and \"quotes\"",
+            "it's",
+            "back\\slash",
+            "",
+            "-----BEGIN KEY-----\nabc$d\n-----END KEY-----",
+        ] {
             let line = format!("K={}\n", quoted(v));
             let dir = std::env::temp_dir().join(format!("mcpmux-quoted-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();

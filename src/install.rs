@@ -72,7 +72,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> anyhow::Result<std::process::E
     }
     if req.dry_run {
         writeln!(out, "(dry run: nothing written)")?;
-        write!(out, "{}", diff(&file, &text, &new_text))?;
+        write!(out, "{}", diff(&file, &text, &new_text, false))?;
         return Ok(std::process::ExitCode::SUCCESS);
     }
     if !text.is_empty() {
@@ -162,8 +162,26 @@ fn edit_json(
             let current: Option<Value> = prop
                 .value()
                 .and_then(|v| jsonc_parser::parse_to_serde_value(&v.to_string(), &Default::default()).ok());
-            if current.as_ref() != Some(&wanted) {
-                prop.set_value(cst_value(&wanted));
+            let same_shape = current
+                .as_ref()
+                .is_some_and(|c| c.get("url").is_some() == wanted.get("url").is_some());
+            match (prop.object_value(), same_shape) {
+                // Only mcpmux's own keys are set: what the user added (an
+                // env with a token, say) stays.
+                (Some(obj), true) => {
+                    for (k, v) in wanted.as_object().into_iter().flatten() {
+                        if current.as_ref().and_then(|c| c.get(k)) == Some(v) {
+                            continue;
+                        }
+                        match obj.get(k) {
+                            Some(p) => p.set_value(cst_value(v)),
+                            None => {
+                                obj.append(k, cst_value(v));
+                            }
+                        }
+                    }
+                }
+                _ => prop.set_value(cst_value(&wanted)),
             }
         }
         None => {
@@ -237,14 +255,20 @@ fn edit_toml(text: &str, reach: &Reach, remove: Option<&[String]>) -> anyhow::Re
             wanted.insert("args", value(argv[1..].iter().map(String::as_str).collect::<Array>()));
         }
     }
-    let same = servers.get(NAME).and_then(Item::as_table).is_some_and(|t| {
-        t.len() == wanted.len()
-            && wanted.iter().all(|(k, v)| {
-                t.get(k).map(|x| x.to_string().trim().to_string()) == Some(v.to_string().trim().to_string())
-            })
-    });
-    if !same {
-        servers.insert(NAME, Item::Table(wanted));
+    // Only mcpmux's own keys are set in a table of the same kind (url, or
+    // command and args): what the user added stays.
+    let text = |i: &Item| i.to_string().trim().to_string();
+    match servers.get_mut(NAME).and_then(Item::as_table_mut) {
+        Some(t) if t.contains_key("url") == wanted.contains_key("url") => {
+            for (k, v) in wanted.iter() {
+                if t.get(k).map(text) != Some(text(v)) {
+                    t.insert(k, v.clone());
+                }
+            }
+        }
+        _ => {
+            servers.insert(NAME, Item::Table(wanted));
+        }
     }
     Ok((doc.to_string(), removed))
 }
@@ -262,14 +286,44 @@ fn cst_value(v: &Value) -> jsonc_parser::cst::CstInputValue {
     }
 }
 
-/// A unified diff of a file's text before and after.
-pub fn diff(file: &Path, before: &str, after: &str) -> String {
+/// A unified diff of a file's text before and after, every value masked
+/// (files like these hold credentials) but on the added lines when
+/// `show_added` (lines mcpmux wrote, which hold none).
+pub fn diff(file: &Path, before: &str, after: &str, show_added: bool) -> String {
     let name = file.display().to_string();
-    similar::TextDiff::from_lines(before, after)
+    let text = similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(3)
         .header(&name, &name)
-        .to_string()
+        .to_string();
+    text.lines()
+        .map(|l| {
+            let keep = l.starts_with("+++")
+                || l.starts_with("---")
+                || l.starts_with("@@")
+                || (show_added && l.starts_with('+'));
+            if keep { l.to_string() } else { mask(l) }
+        })
+        .map(|l| l + "\n")
+        .collect()
+}
+
+/// A line of JSON, TOML or YAML with its values masked and its keys kept.
+fn mask(line: &str) -> String {
+    use std::sync::LazyLock;
+    static QUOTED: LazyLock<regex_lite::Regex> =
+        LazyLock::new(|| regex_lite::Regex::new(r#""(?:[^"\\]|\\.)*"(\s*:)?|'[^']*'(\s*:)?"#).expect("valid"));
+    static PLAIN: LazyLock<regex_lite::Regex> = LazyLock::new(|| {
+        regex_lite::Regex::new(r#"^([-+ ]\s*(?:- )?[A-Za-z0-9_.-]+:\s+|[-+ ]\s*- )([^\s"'\[{#].*)$"#).expect("valid")
+    });
+    let quoted = QUOTED.replace_all(line, |c: &regex_lite::Captures<'_>| {
+        if c.get(1).is_some() || c.get(2).is_some() {
+            c[0].to_string()
+        } else {
+            "\"…\"".to_string()
+        }
+    });
+    PLAIN.replace(&quoted, "${1}…").into_owned()
 }
 
 /// Copies `file` to `<file>.mcpmux-backup` (or, if that exists, a numbered
@@ -303,12 +357,33 @@ mod tests {
         assert!(once.contains("\"mcpmux\""), "{once}");
         let (twice, _) = edit_json(Client::Vscode, &once, &reach, None).unwrap();
         assert_eq!(once, twice);
+        // What the user added to mcpmux's entry stays.
+        let edited = once.replace("\"type\": \"http\"", "\"type\": \"http\", \"headers\": {\"X\": \"y\"}");
+        let (again, _) = edit_json(Client::Vscode, &edited, &reach, None).unwrap();
+        assert_eq!(again, edited);
+        let moved = Reach::Url("http://127.0.0.1:9/mcp".into());
+        let (updated, _) = edit_json(Client::Vscode, &edited, &moved, None).unwrap();
+        assert!(
+            updated.contains("\"X\": \"y\"") && updated.contains("127.0.0.1:9/mcp"),
+            "{updated}"
+        );
         let (replaced, removed) = edit_json(Client::Vscode, &once, &reach, Some(&["gh".to_string()])).unwrap();
         assert_eq!(removed, ["servers.gh"]);
         assert!(
             !replaced.contains("\"gh\"") && replaced.contains("\"fs\""),
             "{replaced}"
         );
+    }
+
+    #[test]
+    fn diffs_show_no_values() {
+        let before = "{\n  \"mcpServers\": {\"gh\": {\"env\": {\"TOKEN\": \"ghp_secret\"}}}\n}\n";
+        let after = "{\n  \"mcpServers\": {\"gh\": {\"env\": {\"TOKEN\": \"ghp_secret\"}}},\n  \"x\": 1\n}\n";
+        let d = diff(Path::new("f.json"), before, after, false);
+        assert!(!d.contains("ghp_secret") && d.contains("\"TOKEN\":"), "{d}");
+        let yaml = "env:\n  TOKEN: ghp_secret\nargs:\n  - ghp_other\n";
+        let d = diff(Path::new("c.yaml"), yaml, &format!("{yaml}x: 1\n"), true);
+        assert!(!d.contains("ghp_") && d.contains("+x: 1"), "{d}");
     }
 
     #[test]
@@ -320,6 +395,9 @@ mod tests {
         assert!(once.contains("[mcp_servers.mcpmux]"), "{once}");
         let (twice, _) = edit_toml(&once, &reach, None).unwrap();
         assert_eq!(once, twice);
+        let edited = once.replace("[mcp_servers.mcpmux]\n", "[mcp_servers.mcpmux]\nenv = { T = \"1\" }\n");
+        let (again, _) = edit_toml(&edited, &reach, None).unwrap();
+        assert_eq!(again, edited);
         let (replaced, removed) = edit_toml(&once, &reach, Some(&["gh".to_string()])).unwrap();
         assert_eq!(removed, ["mcp_servers.gh"]);
         assert!(!replaced.contains("[mcp_servers.gh]"), "{replaced}");

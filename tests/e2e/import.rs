@@ -31,6 +31,7 @@ const SECRETS: &[&str] = &[
     "literal-bearer-2",
     "cursor-key-3",
     "codex-secret-4",
+    "arg-secret-5",
 ];
 
 /// A scratch home with a project directory, and `mcpmux` run inside it.
@@ -96,7 +97,8 @@ fn import_and_install() -> Result {
         let keyed = HttpServer::test_backend(&s, "web", &["--require-header", "x-api-key=cursor-key-3"]).await?;
         let events = s.events().display().to_string();
         let (bin, one_args) = launch(&s, "one", &[]);
-        let (_, two_args) = launch(&s, "two", &[]);
+        // A credential as a command argument, too.
+        let (_, two_args) = launch(&s, "two", &["--api-key", SECRETS[4]]);
         let (_, vsc_args) = launch(&s, "vsc", &[]);
         let (_, codex_args) = launch(&s, "codex-one", &["--tools", "3"]);
         let (_, zed_args) = launch(&s, "zed-one", &[]);
