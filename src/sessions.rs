@@ -53,18 +53,23 @@ pub struct Sessions {
 }
 
 /// The `initialize` parameters of every session, which rmcp stores after
-/// each handshake and restores a sleeping session from.
+/// each handshake and restores a sleeping session from: kept as compact
+/// JSON text, one allocation each (a sleeping session's few live objects
+/// are what keeps the pages around them from going back to the system).
 #[derive(Default)]
-pub struct Store(Mutex<HashMap<String, SessionState>>);
+pub struct Store(Mutex<HashMap<Box<str>, Box<str>>>);
 
 #[async_trait::async_trait]
 impl SessionStore for Store {
     async fn load(&self, id: &str) -> Result<Option<SessionState>, SessionStoreError> {
-        Ok(self.0.lock().unwrap().get(id).cloned())
+        let text = self.0.lock().unwrap().get(id).cloned();
+        text.map(|t| serde_json::from_str(&t).map_err(SessionStoreError::from))
+            .transpose()
     }
 
     async fn store(&self, id: &str, state: &SessionState) -> Result<(), SessionStoreError> {
-        self.0.lock().unwrap().insert(id.to_string(), state.clone());
+        let text = serde_json::to_string(state).map_err(SessionStoreError::from)?;
+        self.0.lock().unwrap().insert(id.into(), text.into_boxed_str());
         Ok(())
     }
 
@@ -176,7 +181,7 @@ impl State {
 
     /// Session `id` has ended for good: what is kept for it goes.
     fn end(&self, id: &SessionId) {
-        self.store.0.lock().unwrap().remove(id.as_ref());
+        self.store.0.lock().unwrap().remove(&**id);
         self.hooks.ended(id);
     }
 }
@@ -279,11 +284,23 @@ async fn sweep(inner: Weak<LocalSessionManager>, state: Weak<State>) {
         }
         for id in sleepy {
             // (Asked outside the lock: the hooks take locks of their own.)
-            if !state.hooks.can_sleep(&id) || !state.take_sleepy(&id) {
+            if !state.hooks.can_sleep(&id) {
                 continue;
             }
+            // Marked asleep and taken out of rmcp's map in one step (rmcp's
+            // map locked throughout), so that a request now finds the session
+            // either awake in the map or asleep and out of it, to be woken.
+            let handle = {
+                let mut sessions = inner.sessions.write().await;
+                if !state.take_sleepy(&id) {
+                    continue;
+                }
+                sessions.remove(&id)
+            };
             tracing::debug!(session = %id, "a quiet session goes to sleep");
-            if let Err(e) = inner.close_session(&id).await {
+            if let Some(handle) = handle
+                && let Err(e) = handle.close().await
+            {
                 tracing::debug!(session = %id, "putting a session to sleep: {e}");
             }
         }
