@@ -30,6 +30,9 @@ mod imp {
 
     static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
+    /// The longest one export may take.
+    const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
     /// The exporter's HTTP client: mcpmux's own (rustls, pooled), run on
     /// the tokio runtime that was current at start, whichever thread the
     /// batch processor exports from.
@@ -45,7 +48,9 @@ mod imp {
             &self,
             request: http::Request<Bytes>,
         ) -> Result<http::Response<Bytes>, opentelemetry_http::HttpError> {
-            let request: reqwest::Request = request.try_into()?;
+            let mut request: reqwest::Request = request.try_into()?;
+            // A collector that never answers must not stall the exporter.
+            *request.timeout_mut() = Some(EXPORT_TIMEOUT);
             let http = self.http.clone();
             let (status, headers, body) = self
                 .runtime
