@@ -412,6 +412,18 @@ pub async fn http(
                         ));
                     }
                 }
+                let service = endpoint.service;
+                if matches!(admitted, Admitted::Nothing) {
+                    let mut r = respond(
+                        http::StatusCode::UNAUTHORIZED,
+                        "mcpmux: a client token is needed (Authorization: Bearer <token>)",
+                    );
+                    r.headers_mut().insert(
+                        http::header::WWW_AUTHENTICATE,
+                        http::HeaderValue::from_static("Bearer realm=\"mcpmux\""),
+                    );
+                    return Ok(r);
+                }
                 // A session is served where it began: its id is no key to another view.
                 if let Some(id) = request
                     .headers()
@@ -424,18 +436,6 @@ pub async fn http(
                         http::StatusCode::NOT_FOUND,
                         "mcpmux: this session belongs to another endpoint; start a new session here",
                     ));
-                }
-                let service = endpoint.service;
-                if matches!(admitted, Admitted::Nothing) {
-                    let mut r = respond(
-                        http::StatusCode::UNAUTHORIZED,
-                        "mcpmux: a client token is needed (Authorization: Bearer <token>)",
-                    );
-                    r.headers_mut().insert(
-                        http::header::WWW_AUTHENTICATE,
-                        http::HeaderValue::from_static("Bearer realm=\"mcpmux\""),
-                    );
-                    return Ok(r);
                 }
                 let Some(lane) = lane else {
                     return Ok(service.handle(request).await.map(|b| b.boxed()));

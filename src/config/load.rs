@@ -122,10 +122,17 @@ pub fn env_file_vars(config: &Path) -> Result<HashMap<String, String>, LoadError
         path: path.clone(),
         message: e.to_string(),
     };
-    dotenvy::from_path_iter(&path)
+    let read: Result<HashMap<String, String>, LoadError> = dotenvy::from_path_iter(&path)
         .map_err(error)?
         .map(|item| item.map_err(error))
-        .collect()
+        .collect();
+    // systemd reads some lines dotenvy does not (`K=a b`): under the unit
+    // the variables are in the environment anyway, so a file mcpmux cannot
+    // read is reported, not fatal; a variable it lacks is then named as unset.
+    read.or_else(|e| {
+        eprintln!("mcpmux: warning: {e}; its variables are not used");
+        Ok(HashMap::new())
+    })
 }
 
 /// `${VAR}` as a run sees it: the process environment, else the
