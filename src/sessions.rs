@@ -272,6 +272,7 @@ async fn sweep(inner: Weak<LocalSessionManager>, state: Weak<State>) {
             return;
         };
         let (expired, sleepy) = state.due(Instant::now());
+        let any_expired = !expired.is_empty();
         for id in expired {
             let Some(asleep) = state.take_expired(&id) else {
                 continue;
@@ -281,6 +282,11 @@ async fn sweep(inner: Weak<LocalSessionManager>, state: Weak<State>) {
             if !asleep && let Err(e) = inner.close_session(&id).await {
                 tracing::debug!(session = %id, "closing an idle session: {e}");
             }
+        }
+        if any_expired {
+            // What the ended sessions held goes back to the system (a
+            // sleeping one has no worker whose end would see to it).
+            tokio::spawn(trim_soon(state.clone()));
         }
         for id in sleepy {
             // (Asked outside the lock: the hooks take locks of their own.)

@@ -255,7 +255,7 @@ fn quiet_sessions_sleep() -> Result {
         let s = Scratch::new("sessions-sleep");
         let mux = MuxHttp::start_with(
             &serve_config(&s, "10m"),
-            &[("MCPMUX_LOG", "info,mcpmux::sessions=debug")],
+            &[("MCPMUX_LOG", "info,rmcp=warn,mcpmux::sessions=debug")],
         )
         .await?;
         let r: Result = async {
