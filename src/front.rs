@@ -292,12 +292,12 @@ impl ServerHandler for FrontHandler {
         }
         // The roots mcpmux answers backends with (outside any call) just grew.
         if has_roots {
-            self.hub.roots_changed().await;
+            self.hub.roots_changed(&self.session.view).await;
         }
     }
 
     async fn on_roots_list_changed(&self, _: NotificationContext<RoleServer>) {
-        self.hub.roots_changed().await;
+        self.hub.roots_changed(&self.session.view).await;
     }
 
     async fn set_level(&self, params: SetLevelRequestParams, _: RequestContext<RoleServer>) -> Result<(), ErrorData> {

@@ -716,10 +716,11 @@ impl Hub {
         while sets.join_next().await.is_some() {}
     }
 
-    /// A client's roots changed: every connected 2025-era backend is told
-    /// (mcpmux offers them roots; 2026-07-28 backends ask per request).
-    pub async fn roots_changed(&self) {
-        for b in self.backends().iter() {
+    /// The roots of a client of `view` changed: every connected 2025-era
+    /// backend in that view is told (mcpmux offers them roots; 2026-07-28
+    /// backends ask per request; the others are never shown its roots).
+    pub async fn roots_changed(&self, view: &View) {
+        for b in self.backends().iter().filter(|b| view.backend_in(&b.spec.name)) {
             if let Some(peer) = b.peer()
                 && peer.peer_info().is_some_and(|i| i.protocol_version.has_initialize())
                 && let Err(e) = peer.notify_roots_list_changed().await

@@ -7,7 +7,7 @@
 //! a session begun at one path cannot be used at another; a profile in
 //! search mode still reaches every one of its tools; a profile's session
 //! hears only its own backends' log messages and is introduced only to
-//! them; and over stdio `serve --profile` serves one profile.
+//! them, and only they hear that its roots changed; and over stdio `serve --profile` serves one profile.
 
 use libtest_mimic::Trial;
 use rmcp::model::{GetPromptRequestParams, ReadResourceRequestParams};
@@ -30,8 +30,9 @@ const CODING: &str = "coding-only-token-0123456789";
 /// `one` (12 generated tools) and `two`; profile `coding` keeps `one` without
 /// `one__t00?` and its prompts; `wide` has both backends in search mode.
 fn config(s: &Scratch, http: bool) -> std::path::PathBuf {
-    let one = s.backend("one", &["--tools", "12"]);
-    let two = s.backend("two", &[]);
+    // 2025-era backends: they are the ones told that roots changed.
+    let one = s.backend("one", &["--tools", "12", "--era", "legacy"]);
+    let two = s.backend("two", &["--era", "legacy"]);
     let listen = if http {
         json!({"transport": "http", "address": "127.0.0.1:0",
                "auth": {"type": "bearer", "tokens": [FULL], "profiles": {"coding": [CODING]}}})
@@ -182,6 +183,22 @@ fn paths_and_tokens() -> Result {
         }
         let heard = coding.service().logs.lock().unwrap().clone();
         assert!(!heard.iter().any(|(_, t)| t.contains("two")), "{heard:?}");
+        // Its roots changing is news to its own backends only.
+        let count = |backend: &str| {
+            let line = format!("roots changed {backend}");
+            s.read_events().lines().filter(|l| *l == line).count()
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let (one, two) = (count("one"), count("two"));
+        coding.peer().notify_roots_list_changed().await?;
+        eventually(
+            "one to hear coding's roots changed",
+            std::time::Duration::from_secs(5),
+            || async { count("one") > one },
+        )
+        .await?;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(count("two"), two, "two heard of roots outside its profiles");
         coding.cancel().await?;
         full.cancel().await?;
         // The coding token reaches nothing but its profile; no token, nothing.
