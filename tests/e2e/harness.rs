@@ -2,7 +2,8 @@
 //! for the configuration (this binary as a backend, the npm "everything"
 //! reference server), HTTP backends as child processes, the real mcpmux
 //! binary as stdio or HTTP front, and an rmcp client in either protocol era
-//! that records the progress and list_changed notifications it receives.
+//! that records the progress (in wire order) and list_changed notifications
+//! it receives.
 //! The Python SDK (in `scripts/test-deps`' virtualenv) serves as a backend too
 //! (`tests/e2e/py_backend.py`), over stdio and streamable HTTP.
 
@@ -13,11 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, ProgressNotificationParam,
-    ProtocolVersion, ServerNotification, SubscriptionFilter, Tool,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, JsonRpcMessage,
+    ProgressNotificationParam, ProtocolVersion, ServerNotification, SubscriptionFilter, Tool,
 };
 use rmcp::service::{NotificationContext, RunningService};
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess, Transport};
 use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -493,6 +495,47 @@ impl Recorder {
     }
 }
 
+/// A client transport that records the progress notifications it receives
+/// in their order on the wire, into its `Recorder`.
+pub struct WireOrder<T> {
+    inner: T,
+    progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl<T> WireOrder<T> {
+    pub fn new(inner: T, recorder: &Recorder) -> WireOrder<T> {
+        WireOrder {
+            inner,
+            progress: recorder.progress.clone(),
+        }
+    }
+}
+
+impl<T: Transport<RoleClient>> Transport<RoleClient> for WireOrder<T> {
+    type Error = T::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleClient>,
+    ) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send + 'static {
+        self.inner.send(item)
+    }
+
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
+        let message = self.inner.receive().await;
+        if let Some(JsonRpcMessage::Notification(n)) = &message
+            && let ServerNotification::ProgressNotification(p) = &n.notification
+        {
+            self.progress.lock().unwrap().push(p.params.clone());
+        }
+        message
+    }
+
+    fn close(&mut self) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send {
+        self.inner.close()
+    }
+}
+
 #[allow(deprecated)] // sampling is deprecated by SEP-2577; mcpmux must still carry it
 impl ClientHandler for Recorder {
     fn get_info(&self) -> ClientConfig {
@@ -505,9 +548,9 @@ impl ClientHandler for Recorder {
             .with_protocol_version(ProtocolVersion::V_2025_11_25)
     }
 
-    async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleClient>) {
-        self.progress.lock().unwrap().push(params);
-    }
+    // Progress is recorded by `WireOrder`, as it arrives: rmcp runs each
+    // notification's handler in a task of its own, in no set order.
+    async fn on_progress(&self, _: ProgressNotificationParam, _: NotificationContext<RoleClient>) {}
 
     async fn on_tool_list_changed(&self, _: NotificationContext<RoleClient>) {
         self.list_changed.fetch_add(1, Ordering::SeqCst);
@@ -623,9 +666,9 @@ pub async fn subscribe(client: &Client, era: Era) -> Result {
 }
 
 pub async fn connect_http(url: &str, era: Era) -> Result<Client> {
-    let client = Recorder::default()
-        .serve_with_lifecycle(StreamableHttpClientTransport::from_uri(url.to_string()), lifecycle(era))
-        .await?;
+    let recorder = Recorder::default();
+    let transport = WireOrder::new(StreamableHttpClientTransport::from_uri(url.to_string()), &recorder);
+    let client = recorder.serve_with_lifecycle(transport, lifecycle(era)).await?;
     subscribe(&client, era).await?;
     Ok(client)
 }
@@ -635,9 +678,9 @@ pub async fn connect_http_token(url: &str, era: Era, token: &str) -> Result<Clie
     let config =
         rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(url.to_string())
             .auth_header(token);
-    let client = Recorder::default()
-        .serve_with_lifecycle(StreamableHttpClientTransport::from_config(config), lifecycle(era))
-        .await?;
+    let recorder = Recorder::default();
+    let transport = WireOrder::new(StreamableHttpClientTransport::from_config(config), &recorder);
+    let client = recorder.serve_with_lifecycle(transport, lifecycle(era)).await?;
     subscribe(&client, era).await?;
     Ok(client)
 }
@@ -655,9 +698,9 @@ pub async fn connect_stdio_with(config: &Path, args: &[&str], era: Era, log: &Lo
     if let Some(stderr) = stderr {
         log.drain(stderr);
     }
-    let client = Recorder::default()
-        .serve_with_lifecycle(transport, lifecycle(era))
-        .await?;
+    let recorder = Recorder::default();
+    let transport = WireOrder::new(transport, &recorder);
+    let client = recorder.serve_with_lifecycle(transport, lifecycle(era)).await?;
     subscribe(&client, era).await?;
     Ok(client)
 }
