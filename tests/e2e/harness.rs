@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -480,6 +480,8 @@ pub enum Era {
 #[derive(Clone, Default)]
 pub struct Recorder {
     pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    /// Whether `WireOrder` records the progress (else `on_progress` does).
+    wire_order: Arc<AtomicBool>,
     pub list_changed: Arc<AtomicUsize>,
     pub prompt_changes: Arc<AtomicUsize>,
     pub resource_changes: Arc<AtomicUsize>,
@@ -504,6 +506,7 @@ pub struct WireOrder<T> {
 
 impl<T> WireOrder<T> {
     pub fn new(inner: T, recorder: &Recorder) -> WireOrder<T> {
+        recorder.wire_order.store(true, Ordering::SeqCst);
         WireOrder {
             inner,
             progress: recorder.progress.clone(),
@@ -548,9 +551,14 @@ impl ClientHandler for Recorder {
             .with_protocol_version(ProtocolVersion::V_2025_11_25)
     }
 
-    // Progress is recorded by `WireOrder`, as it arrives: rmcp runs each
-    // notification's handler in a task of its own, in no set order.
-    async fn on_progress(&self, _: ProgressNotificationParam, _: NotificationContext<RoleClient>) {}
+    // Behind a `WireOrder` transport, progress is recorded there, as it
+    // arrives: rmcp runs each notification's handler in a task of its own,
+    // in no set order, so here two may be recorded swapped.
+    async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleClient>) {
+        if !self.wire_order.load(Ordering::SeqCst) {
+            self.progress.lock().unwrap().push(params);
+        }
+    }
 
     async fn on_tool_list_changed(&self, _: NotificationContext<RoleClient>) {
         self.list_changed.fetch_add(1, Ordering::SeqCst);
