@@ -105,13 +105,7 @@ async fn listing(binary: &std::path::Path, args: &[&str]) -> Result<Vec<(String,
         .envs(env())
         .output()
         .await?;
-    let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
+    let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {}", output_text(&out)))?;
     Ok(report["tools"]
         .as_array()
         .ok_or("no tools")?

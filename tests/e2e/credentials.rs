@@ -51,11 +51,7 @@ fn secrets_stay_out() -> Result {
                     cmd.arg("--json");
                 }
                 let out = cmd.output().await?;
-                let all = format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                let all = output_text(&out);
                 assert!(all.contains("local__echo") && all.contains("bearer__echo"), "{all}");
                 for secret in ["s3cret-env-value", "s3cret-bearer-value", "s3cret-query-value"] {
                     assert!(!all.contains(secret), "{secret} leaked at log level {level}:\n{all}");

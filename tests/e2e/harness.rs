@@ -31,6 +31,15 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A finished command's stdout and stderr, as text, one after the other.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Runs an async test body on its own runtime.
 pub fn block_on(f: impl Future<Output = Result>) -> Result {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -288,11 +297,7 @@ pub async fn list_json_with(config: &Path, args: &[&str]) -> Result<Listing> {
         .arg(config)
         .output()
         .await?;
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let output = output_text(&out);
     let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {output}"))?;
     let tools = report["tools"]
         .as_array()

@@ -65,12 +65,7 @@ impl Home {
             .stdin(std::process::Stdio::null())
             .output()
             .await?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok((out.status.code().unwrap_or(-1), text))
+        Ok((out.status.code().unwrap_or(-1), output_text(&out)))
     }
 }
 

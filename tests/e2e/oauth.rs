@@ -137,12 +137,7 @@ impl Setup {
             .stdin(std::process::Stdio::null())
             .output()
             .await?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok((out.status.code(), text))
+        Ok((out.status.code(), output_text(&out)))
     }
 
     /// `mcpmux list --json` with eager consents: the tool names it found.
