@@ -156,10 +156,23 @@ pub struct Skipped {
     pub why: String,
 }
 
+/// Why `text` is not valid TOML, by line and column: toml_edit's own
+/// message quotes the line, which may hold a token.
+pub fn toml_error(text: &str, e: &toml_edit::TomlError) -> String {
+    let at = e.span().map_or(0, |s| s.start).min(text.len());
+    let before = text.get(..at).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(
+        "not valid TOML: {} (line {line}, column {column})",
+        e.message().trim_end()
+    )
+}
+
 /// Reads the servers of `client`'s file `path`.
 pub fn read(client: Client, path: &Path, text: &str, places: &Places) -> Result<(Vec<Found>, Vec<Skipped>), String> {
     let doc: Value = if client == Client::Codex {
-        let table: toml_edit::DocumentMut = text.parse().map_err(|e| format!("not valid TOML: {e}"))?;
+        let table: toml_edit::DocumentMut = text.parse().map_err(|e| toml_error(text, &e))?;
         toml_to_json(table.as_item())
     } else {
         jsonc_parser::parse_to_serde_value::<Option<Value>>(text, &Default::default())
@@ -485,6 +498,15 @@ mod tests {
             project: "/work/p".into(),
             codex: "/home/u/.codex".into(),
         }
+    }
+
+    #[test]
+    fn a_toml_error_names_the_place_not_the_line() {
+        let text = "[mcp_servers.gh]\nenv = { TOKEN = \"ghp_secret123\" \n";
+        let e = text.parse::<toml_edit::DocumentMut>().unwrap_err();
+        assert!(e.to_string().contains("ghp_secret123"), "toml_edit quotes it: {e}");
+        let said = toml_error(text, &e);
+        assert!(!said.contains("ghp_secret123") && said.contains("line 2"), "{said}");
     }
 
     #[test]

@@ -96,20 +96,19 @@ pub fn run(req: &Request, out: &mut dyn Write) -> anyhow::Result<std::process::E
             already.push((name, f));
             continue;
         }
-        // The same server in two files (a user's and a project's): once.
-        let entry = entry(&name, &f, &mut env, &mut needs);
-        if let Some(p) = planned.iter().find(|p| p.name == name) {
-            if p.found.transport == f.transport {
-                continue;
-            }
-            let name = (2..)
+        // The same server in two files (a user's and a project's): once; two
+        // different servers of one name: the second gets a free `-N` name.
+        // (Settled before `entry`, which moves the server's secrets.)
+        let taken = |n: &str| planned.iter().any(|p| p.name == n) || existing_names.iter().any(|e| e == n);
+        let name = match planned.iter().find(|p| p.name == name) {
+            Some(p) if p.found.transport == f.transport => continue,
+            Some(_) => (2..)
                 .map(|n| format!("{name}-{n}"))
-                .find(|n| !planned.iter().any(|p| p.name == *n))
-                .unwrap_or_default();
-            let entry = self::entry(&name, &f, &mut env, &mut needs);
-            planned.push(Planned { name, found: f, entry });
-            continue;
-        }
+                .find(|n| !taken(n))
+                .expect("a free name among endless candidates"),
+            None => name,
+        };
+        let entry = entry(&name, &f, &mut env, &mut needs);
         planned.push(Planned { name, found: f, entry });
     }
     // Variables the servers refer to: the file gets the value this shell

@@ -223,7 +223,9 @@ fn edit_json(
 /// `remove`, the imported servers' tables gone), the rest as written.
 fn edit_toml(text: &str, reach: &Reach, remove: Option<&[String]>) -> anyhow::Result<(String, Vec<String>)> {
     use toml_edit::{Array, DocumentMut, Item, Table, value};
-    let mut doc: DocumentMut = text.parse().map_err(|e| anyhow::anyhow!("not valid TOML: {e}"))?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e| anyhow::anyhow!(crate::clients::toml_error(text, &e)))?;
     let servers = doc
         .entry("mcp_servers")
         .or_insert_with(|| {

@@ -120,7 +120,7 @@ pub fn env_file_vars(config: &Path) -> Result<HashMap<String, String>, LoadError
     }
     let error = |e: dotenvy::Error| LoadError::EnvFile {
         path: path.clone(),
-        message: e.to_string(),
+        message: env_file_error(&e),
     };
     let read: Result<HashMap<String, String>, LoadError> = dotenvy::from_path_iter(&path)
         .map_err(error)?
@@ -133,6 +133,22 @@ pub fn env_file_vars(config: &Path) -> Result<HashMap<String, String>, LoadError
         eprintln!("mcpmux: warning: {e}; its variables are not used");
         Ok(HashMap::new())
     })
+}
+
+/// What went wrong reading an environment file, without its values:
+/// dotenvy's own message quotes the line, secret and all.
+fn env_file_error(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(line, at) => {
+            let key = line.split('=').next().unwrap_or_default().trim();
+            if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                format!("cannot parse the line of {key} (at character {at})")
+            } else {
+                "cannot parse a line that is not KEY=value".to_string()
+            }
+        }
+        e => e.to_string(),
+    }
 }
 
 /// `${VAR}` as a run sees it: the process environment, else the
@@ -610,6 +626,16 @@ fn secret_values(
 #[cfg(test)]
 mod baked_tests {
     use super::*;
+
+    #[test]
+    fn an_env_file_error_does_not_quote_the_value() {
+        let error = dotenvy::from_read_iter("GOOD=1\nAPI_KEY='sk-secret-value\n".as_bytes())
+            .find_map(Result::err)
+            .expect("dotenvy refuses the line");
+        assert!(error.to_string().contains("sk-secret"), "dotenvy quotes it: {error}");
+        let said = env_file_error(&error);
+        assert!(!said.contains("sk-secret") && said.contains("API_KEY"), "{said}");
+    }
 
     #[test]
     fn literal_secrets_are_found_where_the_schema_says_secret() {
