@@ -3,7 +3,12 @@
 //! listeners — bound from `listen.address` or passed by systemd (socket
 //! activation) — behind the front door: the peer's user on a unix socket,
 //! the client's bearer token, and Host/Origin checks against DNS rebinding.
-//! Its 2025-11-25 sessions are kept by `sessions` (idle expiry). On shutdown
+//! Each view has its endpoint: `<path>` (the whole catalog), `<path>/all`
+//! (its full list in search mode), and per profile `<path>/<name>` (and
+//! `<path>/<name>/all`); a token bound to a profile is served that profile
+//! at `<path>` and refused elsewhere, and a session is served only at the
+//! endpoint it began at. Its 2025-11-25 sessions are kept by `sessions`
+//! (idle expiry, quiet ones asleep). On shutdown
 //! it stops accepting, lets calls in flight finish (bounded), then closes
 //! the sessions.
 
@@ -243,11 +248,11 @@ impl Tokens {
     }
 }
 
-/// The MCP service of one view, and the profile it belongs to (None: the whole catalog).
+/// The MCP service of one view (whose `name` is its profile's; None: the
+/// whole catalog).
 #[derive(Clone)]
 struct Endpoint {
     service: StreamableHttpService<FrontHandler, Sessions>,
-    profile: Option<Arc<str>>,
     view: Arc<View>,
 }
 
@@ -288,7 +293,7 @@ fn endpoints(
     config: &StreamableHttpServerConfig,
 ) -> std::collections::HashMap<String, Endpoint> {
     let base = path.trim_end_matches('/');
-    let endpoint = |view: &Arc<View>, profile: Option<&str>| {
+    let endpoint = |view: &Arc<View>| {
         let hub = hub.clone();
         let for_service = view.clone();
         Endpoint {
@@ -297,20 +302,19 @@ fn endpoints(
                 sessions.clone(),
                 config.clone(),
             ),
-            profile: profile.map(Arc::from),
             view: view.clone(),
         }
     };
     let views = &hub.views;
     let mut map = std::collections::HashMap::new();
-    map.insert(normal(path).to_string(), endpoint(&views.everything, None));
+    map.insert(normal(path).to_string(), endpoint(&views.everything));
     if views.everything.search {
-        map.insert(format!("{base}/all"), endpoint(&views.everything_listed, None));
+        map.insert(format!("{base}/all"), endpoint(&views.everything_listed));
     }
     for (name, p) in &views.profiles {
-        map.insert(format!("{base}/{name}"), endpoint(&p.view, Some(name)));
+        map.insert(format!("{base}/{name}"), endpoint(&p.view));
         if p.view.search {
-            map.insert(format!("{base}/{name}/all"), endpoint(&p.listed, Some(name)));
+            map.insert(format!("{base}/{name}/all"), endpoint(&p.listed));
         }
     }
     map
@@ -401,11 +405,11 @@ pub async fn http(
                 if let Admitted::Profile(p) = &admitted {
                     if on_base {
                         // A profile's token at <path> is served its profile.
-                        match hub.views.profiles.get(&**p).map(|v| v.view.clone()) {
-                            Some(_) => endpoint = endpoints[&format!("{base}/{p}")].clone(),
+                        match endpoints.get(&format!("{base}/{p}")) {
+                            Some(e) => endpoint = e.clone(),
                             None => return Ok(respond(http::StatusCode::FORBIDDEN, "mcpmux: unknown profile")),
                         }
-                    } else if endpoint.profile.as_deref() != Some(&**p) {
+                    } else if endpoint.view.name.as_deref() != Some(&**p) {
                         return Ok(respond(
                             http::StatusCode::FORBIDDEN,
                             &format!("mcpmux: this token reaches profile {p:?} only, at {path} or {base}/{p}"),

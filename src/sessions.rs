@@ -211,17 +211,6 @@ impl Sessions {
     pub fn store(&self) -> Arc<dyn SessionStore> {
         self.state.store.clone()
     }
-
-    /// How many sessions are asleep now.
-    pub fn asleep(&self) -> usize {
-        self.state
-            .activity
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|a| a.asleep)
-            .count()
-    }
 }
 
 impl Sessions {
