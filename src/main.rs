@@ -49,6 +49,13 @@ fn main() -> ExitCode {
     {
         filter = filter.add_directive(d);
     }
+    // The trace spans (`otel`) are not log lines: kept out of the log at
+    // any level unless asked for by name (they would run on every call).
+    if !cli.log.contains(mcpmux::otel::TARGET)
+        && let Ok(d) = format!("{}=off", mcpmux::otel::TARGET).parse()
+    {
+        filter = filter.add_directive(d);
+    }
     // Colours only for a terminal; the journal and log files get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     {
