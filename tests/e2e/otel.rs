@@ -123,7 +123,7 @@ fn spans_exported() -> Result {
                     && contains(&all, b"gen_ai.tool.name")
                     && contains(&all, b"meta")
                     && contains(&all, &raw_trace)
-                    && contains(&all, b"mcpmux")
+                    && contains(&all, b"mcp.backend")
                     && contains(&all, b"error.type")
             }
         })
