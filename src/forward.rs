@@ -5,7 +5,8 @@
 //! when the client's task is dropped), a 2026-07-28 backend's input-required
 //! results driven for a 2025-11-25 client, every failure turned into a
 //! message that names the backend, and each request's outcome and time
-//! counted in the metrics.
+//! counted in the metrics and recorded in a trace span (`otel`) that follows
+//! the client's `traceparent` and passes its own on.
 
 #![allow(deprecated)] // logging levels travel with requests; logging is deprecated by SEP-2577
 

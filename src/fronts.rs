@@ -3,7 +3,9 @@
 //! They are told when what mcpmux offers changes — sessions by plain
 //! notifications, streams within the filter each one chose — and sessions
 //! receive the backends' log messages their level admits, under a logger
-//! named after the backend. Every client is told at once, and a client that
+//! named after the backend — only from backends their view (profile) has,
+//! as only those are offered their roots. Each HTTP session's endpoint is
+//! recorded (`bound`), for the front door to hold it there. Every client is told at once, and a client that
 //! cannot take a notification in time is skipped, not waited for.
 
 #![allow(deprecated)] // logging is deprecated by SEP-2577, and still what 2025-11-25 clients use
@@ -198,7 +200,6 @@ impl Fronts {
         m.get(http_id).filter(|(_, p)| !p.is_transport_closed()).cloned()
     }
 
-    /// The connected sessions whose client declared roots.
     /// The connected sessions that declared roots and whose view has `backend`.
     pub fn sessions_with_roots(&self, backend: &str) -> Vec<Peer<RoleServer>> {
         self.legacy

@@ -1,10 +1,13 @@
 //! `mcpmux import`: the MCP servers of the clients a user already has
-//! (`clients`) become mcpmux backends in one step. Commands keep their
-//! arguments; URLs with headers become http backends with bearer or header
-//! auth. Every credential (an env value, a header) moves to the environment
+//! (`clients`) become mcpmux backends in one step: commands with their
+//! arguments and env; URLs with headers become http backends with bearer or
+//! header auth. Every credential (an env or header value, a key in an
+//! argument or a URL) moves to the environment
 //! file beside the configuration (mode 0600, read by `serve` and by the
 //! systemd unit) and the configuration refers to it as `${VAR}`, so the
-//! result validates at once — which is checked before anything is written.
+//! result validates at once — which is checked before anything is written;
+//! a variable the servers read from the shell is copied there too (a daemon
+//! does not share the shell's environment), or left empty to fill in.
 //! New backends are added under the existing ones, the file's comments
 //! kept; a server already there (by name) is left alone, so running it
 //! twice changes nothing; whatever cannot be carried is listed.

@@ -4,8 +4,8 @@
 //! configuration) for those that only launch commands. The file is edited
 //! in place, its comments and layout kept (JSONC and TOML alike), after a
 //! backup; running it again changes nothing; `--dry-run` shows the diff;
-//! `--replace` also removes the servers that were imported into mcpmux,
-//! and nothing is ever removed without it.
+//! `--replace` also removes the client's servers that mcpmux now serves
+//! (by backend name), and nothing is ever removed without it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

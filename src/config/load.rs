@@ -1,6 +1,7 @@
 //! Loading a configuration file: find it (`--config`, `./mcpmux.yaml`, then
 //! the XDG config directory), parse the YAML with yaml_serde, expand
-//! `${VAR}` references, validate against the schema-generated validator and
+//! `${VAR}` references (the process environment, else the `env` file beside
+//! the configuration), validate against the schema-generated validator and
 //! build the generated `Config`. Every problem comes back as a [`Diagnostic`]
 //! naming file, line, column and JSON pointer, never a secret value.
 

@@ -1,8 +1,10 @@
 //! Configuration: the types generated from the JSON Schema (`types`), the
 //! runtime they call (`support`, the `mcpmux-config-support` crate under the
 //! path the generated code names), and loading a file into them (`load`, with
-//! `${VAR}` expansion in `env`, source positions in `locate`, and the one
-//! cross-backend rule the schema cannot state). The only hand-written code on
+//! `${VAR}` expansion in `env` — from the process environment, else the
+//! `env` file beside the configuration — source positions in `locate`, and
+//! the cross-references the schema cannot state: prefixes distinct, profiles
+//! naming real backends, client tokens present). The only hand-written code on
 //! a generated type is `Backend::effective_prefix`, a derived value.
 
 mod env;
