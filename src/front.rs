@@ -117,7 +117,7 @@ impl FrontHandler {
         &self,
         params: Option<PaginatedRequestParams>,
         ctx: &RequestContext<RoleServer>,
-        of: impl Fn(&View, &Router) -> Vec<T>,
+        of: impl for<'r> Fn(&View, &'r Router) -> std::borrow::Cow<'r, [T]>,
     ) -> Result<Page<T>, ErrorData> {
         let cursor = params.as_ref().and_then(|p| p.cursor.as_deref());
         if cursor.is_none() {

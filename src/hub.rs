@@ -473,7 +473,7 @@ impl Hub {
         {
             return (tools.clone(), index.clone());
         }
-        let tools = Arc::new(view.tools(&router));
+        let tools = Arc::new(view.tools(&router).into_owned());
         let index = Arc::new(crate::search::Index::build(&tools));
         cached.insert(view.name.clone(), (router.version, tools.clone(), index.clone()));
         (tools, index)

@@ -5,6 +5,7 @@
 //! naming the profile and the rule; and says whether the session lists the
 //! search tools instead (`tool_mode: search`).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -136,37 +137,40 @@ impl View {
     }
 
     /// The tools of the snapshot it shows.
-    pub fn tools(&self, router: &Router) -> Vec<Tool> {
+    pub fn tools<'r>(&self, router: &'r Router) -> Cow<'r, [Tool]> {
         self.pick(&router.tools.items, &router.tools.owners, |t, b| {
             self.hides(Kind::Tool, b, &t.name).is_none()
         })
     }
 
-    pub fn prompts(&self, router: &Router) -> Vec<Prompt> {
+    pub fn prompts<'r>(&self, router: &'r Router) -> Cow<'r, [Prompt]> {
         self.pick(&router.prompts.items, &router.prompts.owners, |p, b| {
             self.hides(Kind::Prompt, b, &p.name).is_none()
         })
     }
 
-    pub fn resources(&self, router: &Router) -> Vec<Resource> {
+    pub fn resources<'r>(&self, router: &'r Router) -> Cow<'r, [Resource]> {
         self.pick(&router.resources, &router.resource_owners, |_, b| self.backend_in(b))
     }
 
-    pub fn templates(&self, router: &Router) -> Vec<ResourceTemplate> {
+    pub fn templates<'r>(&self, router: &'r Router) -> Cow<'r, [ResourceTemplate]> {
         self.pick(&router.templates, &router.template_owners, |_, b| self.backend_in(b))
     }
 
-    /// The items (each owned by the backend at the same place in `owners`) it keeps.
-    fn pick<T: Clone>(&self, items: &[T], owners: &[Arc<str>], keep: impl Fn(&T, &str) -> bool) -> Vec<T> {
+    /// The items (each owned by the backend at the same place in `owners`) it
+    /// keeps: all of them borrowed, for the whole catalog's view.
+    fn pick<'r, T: Clone>(&self, items: &'r [T], owners: &[Arc<str>], keep: impl Fn(&T, &str) -> bool) -> Cow<'r, [T]> {
         if self.is_everything() {
-            return items.to_vec();
+            return Cow::Borrowed(items);
         }
-        items
-            .iter()
-            .zip(owners)
-            .filter(|(item, owner)| keep(item, owner))
-            .map(|(item, _)| item.clone())
-            .collect()
+        Cow::Owned(
+            items
+                .iter()
+                .zip(owners)
+                .filter(|(item, owner)| keep(item, owner))
+                .map(|(item, _)| item.clone())
+                .collect(),
+        )
     }
 }
 
