@@ -261,9 +261,13 @@ impl ServerHandler for FrontHandler {
     fn get_tool(&self, name: &str) -> Option<Tool> {
         let view = &self.session.view;
         if view.search && crate::meta_tools::is_meta(name) {
-            return crate::meta_tools::tools(&self.hub, view)
-                .into_iter()
-                .find(|t| t.name == name);
+            return self
+                .hub
+                .search_index(view)
+                .meta
+                .iter()
+                .find(|t| t.name == name)
+                .cloned();
         }
         let router = self.hub.router();
         let route = router.tools.route(name)?;

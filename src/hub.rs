@@ -84,8 +84,17 @@ struct Supervisor {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// A view's tools and their search index, with the router version they were built from.
-type SearchCache = (u64, Arc<Vec<Tool>>, Arc<crate::search::Index>);
+/// What a view in search mode serves from one catalog: the tools it shows,
+/// their search index, and the two meta-tools describing them.
+#[derive(Clone)]
+pub struct Searchable {
+    pub tools: Arc<Vec<Tool>>,
+    pub index: Arc<crate::search::Index>,
+    pub meta: Arc<Vec<Tool>>,
+}
+
+/// A view's `Searchable`, with the router version it was built from.
+type SearchCache = (u64, Searchable);
 
 pub struct Hub {
     /// The backends of the configuration in force (replaced whole by a reload).
@@ -97,7 +106,7 @@ pub struct Hub {
     changes: Arc<Changes>,
     router: ArcSwap<Router>,
     info: ArcSwap<InitializeResult>,
-    /// The search index of each view in search mode (by profile name;
+    /// What each view in search mode serves (`Searchable`, by profile name;
     /// None: the whole catalog), with the router version it was built from.
     search: Mutex<HashMap<Option<Arc<str>>, SearchCache>>,
     /// The whole catalog's view and the profiles'.
@@ -463,20 +472,24 @@ impl Hub {
         self.wait_settled_where(limit, |_| true).await;
     }
 
-    /// The tools `view` shows and their search index (built on first use
-    /// after each change of the catalog).
-    pub fn search_index(&self, view: &View) -> (Arc<Vec<Tool>>, Arc<crate::search::Index>) {
+    /// The tools `view` shows, their search index and the meta-tools (built
+    /// on first use after each change of the catalog).
+    pub fn search_index(&self, view: &View) -> Searchable {
         let router = self.router();
         let mut cached = self.search.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((version, tools, index)) = cached.get(&view.name)
+        if let Some((version, s)) = cached.get(&view.name)
             && *version == router.version
         {
-            return (tools.clone(), index.clone());
+            return s.clone();
         }
         let tools = Arc::new(view.tools(&router).into_owned());
-        let index = Arc::new(crate::search::Index::build(&tools));
-        cached.insert(view.name.clone(), (router.version, tools.clone(), index.clone()));
-        (tools, index)
+        let s = Searchable {
+            index: Arc::new(crate::search::Index::build(&tools)),
+            meta: Arc::new(crate::meta_tools::build(&router, view, tools.len())),
+            tools,
+        };
+        cached.insert(view.name.clone(), (router.version, s.clone()));
+        s
     }
 
     /// Wakes on every change of a backend's state or catalog.

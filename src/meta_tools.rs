@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::hub::Hub;
 use crate::profile::View;
+use crate::router::Router;
 
 pub const SEARCH: &str = "search_tools";
 pub const CALL: &str = "call_tool";
@@ -30,11 +31,14 @@ fn schema(v: Value) -> Arc<serde_json::Map<String, Value>> {
     Arc::new(v.as_object().cloned().unwrap_or_default())
 }
 
-/// The two tools, their descriptions counting what `view` shows of the catalog now.
+/// The two tools `view` lists now (see `build`).
 pub fn tools(hub: &Hub, view: &View) -> Vec<Tool> {
-    let router = hub.router();
-    let (shown, _) = hub.search_index(view);
-    let n = shown.len();
+    hub.search_index(view).meta.to_vec()
+}
+
+/// The two tools, their descriptions counting the `n` tools `view` shows
+/// of `router`'s catalog and their servers.
+pub fn build(router: &Router, view: &View, n: usize) -> Vec<Tool> {
     let mut backends: Vec<&Arc<str>> = router
         .tools
         .items
@@ -96,12 +100,13 @@ pub async fn call(
             .unwrap_or(DEFAULT_LIMIT)
             .clamp(1, MAX_LIMIT) as usize;
         hub.wait_settled(hub.startup_left()).await;
-        let (shown, index) = hub.search_index(view);
-        let hits: Vec<Value> = index
+        let found = hub.search_index(view);
+        let hits: Vec<Value> = found
+            .index
             .search(query, limit)
             .into_iter()
             .map(|i| {
-                let t = &shown[i];
+                let t = &found.tools[i];
                 json!({"name": t.name, "description": t.description, "inputSchema": t.input_schema})
             })
             .collect();
