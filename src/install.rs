@@ -96,14 +96,9 @@ fn reach(req: &Request) -> anyhow::Result<Reach> {
     Ok(match listen.transport {
         crate::config::ListenTransport::Stdio => Reach::Command(vec![exe, "serve".into(), "--config".into(), config]),
         crate::config::ListenTransport::Http => {
-            let address = &listen.address;
-            if req.client.speaks_http() && !address.starts_with("unix:") && !tokens {
-                let (host, port) = address.rsplit_once(':').unwrap_or((address, "8080"));
-                let host = match host {
-                    "" | "0.0.0.0" | "[::]" => "127.0.0.1",
-                    h => h,
-                };
-                Reach::Url(format!("http://{host}:{port}{}", listen.path))
+            if req.client.speaks_http() && !listen.address.starts_with("unix:") && !tokens {
+                // The URL `mcpmux connect` would reach it at.
+                Reach::Url(crate::connect::target_of(&req.config)?)
             } else {
                 Reach::Command(vec![exe, "connect".into(), "--config".into(), config])
             }
